@@ -1,0 +1,202 @@
+"""`arbitrage subscribe | list | show | cancel`."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from arbitrage.cli_context import (
+    CliError,
+    load_cli_settings,
+    open_database,
+    print_json,
+    stdout_console,
+)
+from arbitrage.cli_validation import (
+    InputError,
+    NewSubscription,
+    SubscribeInput,
+    validate_subscribe,
+)
+from arbitrage.db import repository as repo
+from arbitrage.db.models import FundingPayment, Order, Subscription, SubscriptionEvent
+from arbitrage.domain import EXCHANGE_IDS
+from arbitrage.domain.status import Status
+from arbitrage.presenters import (
+    events_table,
+    orders_table,
+    payments_table,
+    row_to_dict,
+    subscription_detail_table,
+    subscriptions_table,
+)
+from arbitrage.settings import Settings
+
+_EXCHANGES = ", ".join(EXCHANGE_IDS)
+_Detail = tuple[Subscription, list[Order], list[SubscriptionEvent], list[FundingPayment]]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON (Decimals as strings, ISO-8601 times).")]
+
+
+def subscribe(
+    primary: Annotated[str, typer.Option(help=f"Exchange whose funding is collected ({_EXCHANGES}).")],
+    hedge: Annotated[str, typer.Option(help="Exchange holding the opposite position.")],
+    side: Annotated[str, typer.Option(help="Primary leg side: long or short; the hedge takes the opposite.")],
+    amount: Annotated[str, typer.Option(help="Position size in base units (same on both legs), e.g. 0.01.")],
+    symbol: Annotated[str | None, typer.Option(help="Unified symbol for both legs, e.g. BTC/USDT:USDT.")] = None,
+    funding_time: Annotated[
+        str | None, typer.Option(help="Funding time, ISO-8601 with offset, e.g. 2026-11-22T08:00:00Z.")
+    ] = None,
+    leverage: Annotated[str | None, typer.Option(help="Leverage 1..125 (default: ARBITRAGE_DEFAULT_LEVERAGE).")] = None,
+    lead_seconds: Annotated[
+        str | None, typer.Option(help="Open this many seconds before funding (default: ARBITRAGE_LEAD_SECONDS).")
+    ] = None,
+    primary_symbol: Annotated[str | None, typer.Option(help="Symbol on the primary, if it differs.")] = None,
+    hedge_symbol: Annotated[str | None, typer.Option(help="Symbol on the hedge, if it differs.")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Schedule one funding capture: open both legs shortly before the funding time, close after it."""
+    settings = load_cli_settings()
+    raw = SubscribeInput(
+        primary=primary,
+        hedge=hedge,
+        side=side,
+        amount=amount,
+        symbol=symbol,
+        primary_symbol=primary_symbol,
+        hedge_symbol=hedge_symbol,
+        leverage=leverage,
+        funding_time=funding_time,
+        lead_seconds=lead_seconds,
+    )
+    try:  # everything is validated before the database is touched
+        request = validate_subscribe(
+            raw,
+            now=datetime.now(UTC),
+            default_lead_seconds=settings.lead_seconds,
+            min_lead_seconds={exchange: settings.min_lead_seconds(exchange) for exchange in EXCHANGE_IDS},
+        )
+    except InputError as error:
+        raise CliError(str(error)) from None
+    created = asyncio.run(_create(settings, request))
+    if json_output:
+        print_json(created)
+    else:
+        typer.echo(created["id"])
+
+
+async def _create(settings: Settings, request: NewSubscription) -> dict[str, object]:
+    async with open_database(settings) as database, database.unit_of_work() as session:
+        subscription = await repo.create_subscription(
+            session,
+            primary_exchange=request.primary_exchange,
+            primary_symbol=request.primary_symbol,
+            hedge_exchange=request.hedge_exchange,
+            hedge_symbol=request.hedge_symbol,
+            side=request.side,
+            amount=request.amount,
+            leverage=request.leverage,
+            funding_time=request.funding_time,
+            lead_seconds=request.lead_seconds,
+        )
+        return row_to_dict(subscription)
+
+
+def parse_status(value: str) -> Status:
+    try:
+        return Status(value.strip().upper())
+    except ValueError:
+        raise CliError(f"--status: unknown status {value!r} (choose from {', '.join(Status)})") from None
+
+
+def list_subscriptions(
+    status: Annotated[str | None, typer.Option(help="Only subscriptions in this status.")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """List subscriptions, soonest funding time first."""
+    wanted = parse_status(status) if status is not None else None
+    settings = load_cli_settings()
+
+    async def fetch() -> list[Subscription]:
+        async with open_database(settings) as database, database.unit_of_work() as session:
+            return list(await repo.list_subscriptions(session, wanted))
+
+    subscriptions = asyncio.run(fetch())
+    if json_output:
+        print_json([row_to_dict(subscription) for subscription in subscriptions])
+        return
+    if not subscriptions:
+        typer.echo("no subscriptions" + (f" in status {wanted}" if wanted else ""))
+        return
+    stdout_console().print(subscriptions_table(subscriptions, datetime.now(UTC)))
+
+
+def show(
+    subscription_id: Annotated[int, typer.Argument(metavar="ID", help="Subscription id.")],
+    json_output: JsonFlag = False,
+) -> None:
+    """One subscription with its orders, events and funding payments."""
+    settings = load_cli_settings()
+
+    async def fetch() -> _Detail:
+        async with open_database(settings) as database, database.unit_of_work() as session:
+            subscription = await _require(session, subscription_id)
+            return (
+                subscription,
+                list(await repo.orders_for(session, subscription_id)),
+                list(await repo.events_for(session, subscription_id)),
+                list(await repo.payments_for(session, subscription_id)),
+            )
+
+    subscription, orders, events, payments = asyncio.run(fetch())
+    if json_output:
+        print_json(
+            {
+                "subscription": row_to_dict(subscription),
+                "orders": [row_to_dict(order) for order in orders],
+                "events": [row_to_dict(event) for event in events],
+                "funding_payments": [row_to_dict(payment) for payment in payments],
+            }
+        )
+        return
+    console = stdout_console()
+    console.print(subscription_detail_table(subscription, datetime.now(UTC)))
+    for table, rows in ((orders_table, orders), (events_table, events), (payments_table, payments)):
+        if rows:
+            console.print(table(rows))  # type: ignore[operator]
+
+
+def cancel(subscription_id: Annotated[int, typer.Argument(metavar="ID", help="Subscription id.")]) -> None:
+    """Cancel a subscription that is still SCHEDULED."""
+    settings = load_cli_settings()
+
+    async def run() -> None:
+        async with open_database(settings) as database, database.unit_of_work() as session:
+            subscription = await _require(session, subscription_id)
+            if subscription.status is not Status.SCHEDULED:
+                raise CliError(
+                    f"subscription {subscription_id} is {subscription.status}; only SCHEDULED subscriptions can be "
+                    "cancelled"
+                )
+            try:
+                await repo.transition(
+                    session, subscription, Status.CANCELLED, event="cancelled", message="cancelled by user"
+                )
+            except repo.StatusConflict:
+                raise CliError(
+                    f"subscription {subscription_id} changed status while cancelling (the daemon picked it up); "
+                    f"see `arbitrage show {subscription_id}`"
+                ) from None
+
+    asyncio.run(run())
+    typer.echo(f"subscription {subscription_id} cancelled")
+
+
+async def _require(session: AsyncSession, subscription_id: int) -> Subscription:
+    try:
+        return await repo.require_subscription(session, subscription_id)
+    except repo.SubscriptionNotFound as error:
+        raise CliError(str(error)) from None

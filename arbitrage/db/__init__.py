@@ -1,0 +1,1 @@
+"""Persistence: typed models, the engine/unit of work, repository queries and migrations."""

@@ -1,0 +1,183 @@
+"""SQLAlchemy models. Users read these tables in SQL, so table and column names are part of the interface.
+
+The schema is created and changed only by Alembic (`migrations/`); the application never calls create_all.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from arbitrage.db.types import EnumText, ExactDecimal, UTCDateTime
+from arbitrage.domain import Leg, OrderPurpose, OrderSide, Side
+from arbitrage.domain.status import OrderStatus, Status
+
+# Deterministic constraint names, so that migrations can drop and alter them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _one_of(column: str, enum_class: type[StrEnum]) -> str:
+    values = ", ".join(f"'{member.value}'" for member in enum_class)
+    return f"{column} IN ({values})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        Decimal: ExactDecimal(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        CheckConstraint(_one_of("side", Side), name="side"),
+        CheckConstraint(_one_of("status", Status), name="status"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("lead_seconds >= 0", name="lead_seconds_non_negative"),
+        Index(None, "status", "funding_time"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    primary_exchange: Mapped[str] = mapped_column(String(32))
+    primary_symbol: Mapped[str] = mapped_column(String(64))
+    hedge_exchange: Mapped[str] = mapped_column(String(32))
+    hedge_symbol: Mapped[str] = mapped_column(String(64))
+    side: Mapped[Side] = mapped_column(EnumText(Side, 8))  # the primary leg's side
+    amount: Mapped[Decimal]  # base units, same on both legs
+    leverage: Mapped[int | None]  # requested; None: resolved from settings at trigger time
+    applied_leverage: Mapped[int | None]  # what both exchanges confirmed
+    funding_time: Mapped[datetime]
+    lead_seconds: Mapped[int]
+    status: Mapped[Status] = mapped_column(EnumText(Status, 32), default=Status.SCHEDULED)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    funding_received: Mapped[Decimal | None]
+    fees: Mapped[Decimal | None]
+    realized_pnl: Mapped[Decimal | None]
+
+    @property
+    def trigger_at(self) -> datetime:
+        """When the daemon opens the positions: `lead_seconds` before the funding time."""
+        return self.funding_time - timedelta(seconds=self.lead_seconds)
+
+    def __repr__(self) -> str:
+        return f"<Subscription {self.id} {self.primary_exchange}→{self.hedge_exchange} {self.status}>"
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(_one_of("leg", Leg), name="leg"),
+        CheckConstraint(_one_of("purpose", OrderPurpose), name="purpose"),
+        CheckConstraint(_one_of("side", OrderSide), name="side"),
+        CheckConstraint(_one_of("status", OrderStatus), name="status"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    leg: Mapped[Leg] = mapped_column(EnumText(Leg, 8))
+    purpose: Mapped[OrderPurpose] = mapped_column(EnumText(OrderPurpose, 8))
+    exchange: Mapped[str] = mapped_column(String(32))
+    symbol: Mapped[str] = mapped_column(String(64))
+    side: Mapped[OrderSide] = mapped_column(EnumText(OrderSide, 4))
+    amount: Mapped[Decimal]  # base units
+    client_order_id: Mapped[str] = mapped_column(String(64), unique=True)
+    exchange_order_id: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[OrderStatus] = mapped_column(EnumText(OrderStatus, 32), default=OrderStatus.PENDING)
+    filled: Mapped[Decimal] = mapped_column(default=Decimal(0))
+    average_price: Mapped[Decimal | None]
+    fee: Mapped[Decimal | None]
+    fee_currency: Mapped[str | None] = mapped_column(String(16))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"<Order {self.client_order_id} {self.leg} {self.purpose} {self.side} {self.amount} {self.status}>"
+
+
+class SubscriptionEvent(Base):
+    """Append-only audit trail: every status change and every notable step of a subscription."""
+
+    __tablename__ = "subscription_events"
+    __table_args__ = (Index(None, "subscription_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    event: Mapped[str] = mapped_column(String(64))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str | None] = mapped_column(String(32))
+    message: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None]
+
+
+class SymbolFilter(Base):
+    """Per exchange and symbol trading rules, refreshed from the exchanges' market data."""
+
+    __tablename__ = "symbol_filters"
+    __table_args__ = (UniqueConstraint("exchange", "symbol"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exchange: Mapped[str] = mapped_column(String(32))
+    symbol: Mapped[str] = mapped_column(String(64))
+    tick_size: Mapped[Decimal | None]
+    step_size: Mapped[Decimal | None]  # base units
+    min_qty: Mapped[Decimal | None]  # base units
+    min_notional: Mapped[Decimal | None]  # quote units
+    contract_size: Mapped[Decimal | None]  # base units per contract (MEXC); 1 elsewhere
+    max_leverage: Mapped[int | None]
+    leverage_tiers: Mapped[list[Any] | None] = mapped_column(JSON)
+    funding_interval_hours: Mapped[int | None]
+    delisted_at: Mapped[datetime | None]  # delisted symbols are marked, not deleted
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FundingPayment(Base):
+    """A funding payment as reported by the exchange: `amount` > 0 received, < 0 paid."""
+
+    __tablename__ = "funding_payments"
+    __table_args__ = (UniqueConstraint("exchange", "exchange_payment_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    exchange: Mapped[str] = mapped_column(String(32))
+    symbol: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[Decimal]
+    paid_at: Mapped[datetime]
+    # The exchange's id; when a venue has none, the connector derives a stable one (e.g. symbol + timestamp).
+    exchange_payment_id: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,350 @@
+"""Queries. Every function takes the session it is given and never commits: the caller's unit of work does.
+
+Status changes go through `transition()` only: it checks the domain's transition table, guards against a
+concurrent writer (the CLI cancelling while the daemon triggers), appends a `subscription_events` row and logs
+one `subscription_status_changed` line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from arbitrage.db.models import (
+    FundingPayment,
+    Order,
+    Subscription,
+    SubscriptionEvent,
+    utcnow,
+)
+from arbitrage.domain import Leg, OrderPurpose, OrderSide, Side
+from arbitrage.domain.status import OrderStatus, Status, check_transition
+from arbitrage.logging import get_logger
+
+log = get_logger(__name__)
+
+_PROBLEM_STATUSES = (Status.ERROR, Status.NEEDS_ATTENTION)
+
+
+class SubscriptionNotFound(LookupError):
+    def __init__(self, subscription_id: int) -> None:
+        super().__init__(f"subscription {subscription_id} not found")
+        self.subscription_id = subscription_id
+
+
+class StatusConflict(RuntimeError):
+    """The row's status changed under us (another process moved it first)."""
+
+    def __init__(self, subscription_id: int, expected: Status) -> None:
+        super().__init__(f"subscription {subscription_id} is no longer {expected}: another process changed it")
+        self.subscription_id = subscription_id
+        self.expected = expected
+
+
+# --- subscriptions ---------------------------------------------------------------------------------------------
+
+
+async def create_subscription(
+    session: AsyncSession,
+    *,
+    primary_exchange: str,
+    primary_symbol: str,
+    hedge_exchange: str,
+    hedge_symbol: str,
+    side: Side,
+    amount: Decimal,
+    funding_time: datetime,
+    lead_seconds: int,
+    leverage: int | None = None,
+    now: datetime | None = None,
+) -> Subscription:
+    """Insert a SCHEDULED subscription and its `created` event; the caller has validated the values."""
+    now = now or utcnow()
+    subscription = Subscription(
+        primary_exchange=primary_exchange,
+        primary_symbol=primary_symbol,
+        hedge_exchange=hedge_exchange,
+        hedge_symbol=hedge_symbol,
+        side=Side(side),
+        amount=amount,
+        leverage=leverage,
+        funding_time=funding_time,
+        lead_seconds=lead_seconds,
+        status=Status.SCHEDULED,
+        created_at=now,
+        updated_at=now,
+        status_changed_at=now,
+    )
+    session.add(subscription)
+    await session.flush()
+    session.add(
+        SubscriptionEvent(
+            subscription_id=subscription.id, at=now, event="created", from_status=None, to_status=Status.SCHEDULED
+        )
+    )
+    await session.flush()
+    log.info(
+        "subscription_created",
+        subscription_id=subscription.id,
+        primary=f"{primary_exchange} {primary_symbol}",
+        hedge=f"{hedge_exchange} {hedge_symbol}",
+        side=str(side),
+        amount=str(amount),
+        funding_time=funding_time.isoformat(),
+    )
+    return subscription
+
+
+async def get_subscription(session: AsyncSession, subscription_id: int) -> Subscription | None:
+    return await session.get(Subscription, subscription_id)
+
+
+async def require_subscription(session: AsyncSession, subscription_id: int) -> Subscription:
+    subscription = await get_subscription(session, subscription_id)
+    if subscription is None:
+        raise SubscriptionNotFound(subscription_id)
+    return subscription
+
+
+async def list_subscriptions(
+    session: AsyncSession, status: Status | Iterable[Status] | None = None
+) -> Sequence[Subscription]:
+    """Ordered by funding time, then id. `status` filters on one status or any of several."""
+    query = select(Subscription).order_by(Subscription.funding_time, Subscription.id)
+    if isinstance(status, Status | str):
+        query = query.where(Subscription.status == Status(status))
+    elif status is not None:
+        query = query.where(Subscription.status.in_([Status(s) for s in status]))
+    return (await session.scalars(query)).all()
+
+
+async def due_subscriptions(
+    session: AsyncSession, *, now: datetime, horizon_seconds: float = 0, status: Status = Status.SCHEDULED
+) -> list[Subscription]:
+    """Subscriptions in `status` whose trigger time (funding time − lead) is at or before now + horizon,
+    earliest trigger first."""
+    limit = now + timedelta(seconds=horizon_seconds)
+    candidates = await list_subscriptions(session, status)
+    # trigger time = funding_time - lead_seconds is computed here: date arithmetic differs per SQL dialect.
+    return sorted((s for s in candidates if s.trigger_at <= limit), key=lambda s: (s.trigger_at, s.id))
+
+
+async def transition(
+    session: AsyncSession,
+    subscription: Subscription,
+    to_status: Status,
+    *,
+    event: str = "status_changed",
+    message: str | None = None,
+    details: dict[str, Any] | None = None,
+    error_message: str | None = None,
+    now: datetime | None = None,
+) -> SubscriptionEvent:
+    """Move `subscription` to `to_status` (raises `InvalidTransition` if the table forbids it, `StatusConflict`
+    if the stored status is no longer the one this object holds). For ERROR / NEEDS_ATTENTION the message is
+    also stored as `error_message` unless one is given."""
+    from_status = Status(subscription.status)
+    to_status = Status(to_status)
+    check_transition(from_status, to_status)
+    now = now or utcnow()
+    values: dict[str, Any] = {"status": to_status, "updated_at": now, "status_changed_at": now}
+    if error_message is None and to_status in _PROBLEM_STATUSES:
+        error_message = message
+    if error_message is not None:
+        values["error_message"] = error_message
+
+    await session.flush()
+    result = await session.execute(
+        update(Subscription)
+        .where(Subscription.id == subscription.id, Subscription.status == from_status)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise StatusConflict(subscription.id, from_status)
+    for key, value in values.items():
+        set_committed_value(subscription, key, value)
+
+    row = SubscriptionEvent(
+        subscription_id=subscription.id,
+        at=now,
+        event=event,
+        from_status=from_status,
+        to_status=to_status,
+        message=message,
+        details=details,
+    )
+    session.add(row)
+    await session.flush()
+
+    level = {Status.NEEDS_ATTENTION: "error", Status.ERROR: "warning"}.get(to_status, "info")
+    getattr(log, level)(
+        "subscription_status_changed",
+        subscription_id=subscription.id,
+        reason=message,
+        cause=event,
+        **{"from": str(from_status), "to": str(to_status)},
+    )
+    return row
+
+
+async def add_event(
+    session: AsyncSession,
+    subscription_id: int,
+    event: str,
+    *,
+    message: str | None = None,
+    details: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> SubscriptionEvent:
+    """An audit-trail entry that is not a status change (e.g. `leverage_synced`, `funding_checked`)."""
+    row = SubscriptionEvent(
+        subscription_id=subscription_id, at=now or utcnow(), event=event, message=message, details=details
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def events_for(session: AsyncSession, subscription_id: int) -> Sequence[SubscriptionEvent]:
+    query = (
+        select(SubscriptionEvent)
+        .where(SubscriptionEvent.subscription_id == subscription_id)
+        .order_by(SubscriptionEvent.id)
+    )
+    return (await session.scalars(query)).all()
+
+
+# --- orders ----------------------------------------------------------------------------------------------------
+
+
+async def add_order(
+    session: AsyncSession,
+    *,
+    subscription_id: int,
+    leg: Leg,
+    purpose: OrderPurpose,
+    exchange: str,
+    symbol: str,
+    side: OrderSide,
+    amount: Decimal,
+    client_order_id: str,
+    now: datetime | None = None,
+) -> Order:
+    """Record an order as PENDING before it is sent (persist before act). Flushes, so a duplicate
+    client_order_id fails here and not at commit."""
+    order = Order(
+        subscription_id=subscription_id,
+        leg=Leg(leg),
+        purpose=OrderPurpose(purpose),
+        exchange=exchange,
+        symbol=symbol,
+        side=OrderSide(side),
+        amount=amount,
+        client_order_id=client_order_id,
+        status=OrderStatus.PENDING,
+        filled=Decimal(0),
+        created_at=now or utcnow(),
+    )
+    session.add(order)
+    await session.flush()
+    return order
+
+
+async def update_order(
+    session: AsyncSession,
+    order: Order,
+    *,
+    status: OrderStatus | None = None,
+    exchange_order_id: str | None = None,
+    filled: Decimal | None = None,
+    average_price: Decimal | None = None,
+    fee: Decimal | None = None,
+    fee_currency: str | None = None,
+    error_message: str | None = None,
+    sent_at: datetime | None = None,
+    acknowledged_at: datetime | None = None,
+) -> Order:
+    """Set the given fields (None means: leave unchanged)."""
+    changes: dict[str, Any] = {
+        "status": OrderStatus(status) if status is not None else None,
+        "exchange_order_id": exchange_order_id,
+        "filled": filled,
+        "average_price": average_price,
+        "fee": fee,
+        "fee_currency": fee_currency,
+        "error_message": error_message,
+        "sent_at": sent_at,
+        "acknowledged_at": acknowledged_at,
+    }
+    for key, value in changes.items():
+        if value is not None:
+            setattr(order, key, value)
+    await session.flush()
+    return order
+
+
+async def get_order_by_client_id(session: AsyncSession, client_order_id: str) -> Order | None:
+    return await session.scalar(select(Order).where(Order.client_order_id == client_order_id))
+
+
+async def orders_for(session: AsyncSession, subscription_id: int) -> Sequence[Order]:
+    query = select(Order).where(Order.subscription_id == subscription_id).order_by(Order.id)
+    return (await session.scalars(query)).all()
+
+
+# --- funding payments ------------------------------------------------------------------------------------------
+
+
+async def add_funding_payment(
+    session: AsyncSession,
+    *,
+    subscription_id: int,
+    exchange: str,
+    symbol: str,
+    amount: Decimal,
+    paid_at: datetime,
+    exchange_payment_id: str,
+) -> FundingPayment:
+    """Record a payment once: a second call with the same (exchange, exchange_payment_id) returns the stored
+    row unchanged. Safe against a concurrent writer (INSERT ... ON CONFLICT DO NOTHING)."""
+    await session.flush()
+    values = {
+        "subscription_id": subscription_id,
+        "exchange": exchange,
+        "symbol": symbol,
+        "amount": amount,
+        "paid_at": paid_at,
+        "exchange_payment_id": exchange_payment_id,
+        "created_at": utcnow(),
+    }
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(FundingPayment)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["exchange", "exchange_payment_id"])
+    )
+    await session.execute(statement)
+    stored = await session.scalar(
+        select(FundingPayment).where(
+            FundingPayment.exchange == exchange, FundingPayment.exchange_payment_id == exchange_payment_id
+        )
+    )
+    assert stored is not None
+    return stored
+
+
+async def payments_for(session: AsyncSession, subscription_id: int) -> Sequence[FundingPayment]:
+    query = (
+        select(FundingPayment)
+        .where(FundingPayment.subscription_id == subscription_id)
+        .order_by(FundingPayment.paid_at, FundingPayment.id)
+    )
+    return (await session.scalars(query)).all()

@@ -1,0 +1,76 @@
+"""`python -m arbitrage` as a real process: exit codes, one-line errors, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+FUNDING = (datetime.now(UTC) + timedelta(hours=3)).strftime("%Y-%m-%dT%H:00:00Z")
+SUBSCRIBE = [
+    "subscribe",
+    "--symbol",
+    "ETH/USDT:USDT",
+    "--primary",
+    "binance",
+    "--hedge",
+    "mexc",
+    "--side",
+    "long",
+    "--amount",
+    "0.5",
+    "--funding-time",
+    FUNDING,
+]
+
+
+def _arbitrage(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ARBITRAGE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "arbitrage", *args],
+        cwd=cwd,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "exit_code", "stderr"),
+    [
+        ([*SUBSCRIBE[:4], "kraken", *SUBSCRIBE[5:]], {}, 2, "error: --primary: unknown exchange 'kraken'"),
+        (["list"], {"ARBITRAGE_DEFAULT_LEVERAGE": "lots"}, 2, "error: invalid setting ARBITRAGE_DEFAULT_LEVERAGE:"),
+        (["list"], {"ARBITRAGE_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/x"}, 1, "error: "),
+    ],
+    ids=["bad-input", "bad-setting", "runtime-failure"],
+)
+def test_errors_are_one_line_without_traceback(
+    tmp_path: Path, args: list[str], env: dict[str, str], exit_code: int, stderr: str
+) -> None:
+    result = _arbitrage(tmp_path, *args, **env)
+    assert result.returncode == exit_code
+    assert result.stderr.startswith(stderr)
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_subscribe_then_list_as_json(tmp_path: Path) -> None:
+    created = _arbitrage(tmp_path, *SUBSCRIBE, ARBITRAGE_LOG_LEVEL="WARNING")
+    assert (created.returncode, created.stdout.strip(), created.stderr) == (0, "1", "")
+    listed = _arbitrage(tmp_path, "list", "--json", ARBITRAGE_LOG_LEVEL="WARNING")
+    assert listed.returncode == 0
+    [row] = json.loads(listed.stdout)
+    assert (row["primary_exchange"], row["hedge_exchange"], row["side"], row["amount"]) == (
+        "binanceusdm",
+        "mexc",
+        "LONG",
+        "0.5",
+    )
+    assert row["funding_time"] == FUNDING.replace("Z", "+00:00")

@@ -1,0 +1,139 @@
+"""The aiohttp application: ``/{exchange_id}/...`` → fault injection → dialect; ``/admin/...`` → admin API."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+import structlog
+from aiohttp import web
+
+from arbitrage.simulator.dialects import get_dialect
+from arbitrage.simulator.dialects.common import Dialect, RequestContext, SimRequest
+from arbitrage.simulator.engine import Engine
+from arbitrage.simulator.errors import ErrorKind
+from arbitrage.simulator.faults import Fault, FaultAction, FaultRegistry, LostMode
+from arbitrage.simulator.requestlog import RequestLog, RequestRecord
+
+log = structlog.get_logger(__name__)
+
+SERVICE_UNAVAILABLE_PAGE = (
+    "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n"
+    "<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n</body>\r\n</html>\r\n"
+)
+
+
+@dataclass
+class SimulatorState:
+    engine: Engine
+    faults: FaultRegistry = field(default_factory=FaultRegistry)
+    requests: RequestLog = field(default_factory=RequestLog)
+
+
+STATE_KEY = web.AppKey("simulator_state", SimulatorState)
+
+
+def create_app(state: SimulatorState) -> web.Application:
+    from arbitrage.simulator.admin import add_admin_routes
+
+    app = web.Application(client_max_size=1024 * 1024)
+    app[STATE_KEY] = state
+    add_admin_routes(app)
+    app.router.add_route("*", "/{exchange}/{tail:.*}", handle_exchange_request)
+    return app
+
+
+async def handle_exchange_request(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    received_ns = time.time_ns()
+    started = time.perf_counter()
+    exchange_id = request.match_info["exchange"]
+    path = "/" + request.match_info["tail"]
+    sim_request = await SimRequest.from_aiohttp(request, exchange_id, path, received_ns)
+    record = state.requests.start(received_ns, exchange_id, request.method, path, sim_request.params)
+    try:
+        return await _dispatch(state, request, sim_request, record)
+    finally:
+        record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
+
+
+async def _dispatch(
+    state: SimulatorState, request: web.Request, sim_request: SimRequest, record: RequestRecord
+) -> web.StreamResponse:
+    engine = state.engine
+    engine.process_due()  # lazy funding catch-up: state is right even if the background task is late
+    venue = engine.venues.get(sim_request.exchange_id)
+    if venue is None:
+        return _finish(record, web.json_response({"error": f"unknown exchange {sim_request.exchange_id}"}, status=404))
+    dialect = get_dialect(sim_request.exchange_id)
+    if dialect is None:
+        text = f"the {sim_request.exchange_id} dialect is not implemented in this simulator build"
+        return _finish(record, web.Response(status=501, text=text))
+
+    fault = state.faults.take(sim_request.exchange_id, sim_request.method, sim_request.path, sim_request.params)
+    if fault is not None:
+        record.fault_id = fault.id
+        if fault.latency_ms:
+            await asyncio.sleep(fault.latency_ms / 1000)
+        early = _fault_response(dialect, fault, request, record)
+        if early is not None:
+            return early
+
+    try:
+        result = await dialect.handle(RequestContext(engine, venue, sim_request))
+    except Exception as error:  # a simulator bug: answer like the exchange would, but make it visible
+        log.exception("simulator_handler_failed", exchange=sim_request.exchange_id, path=sim_request.path)
+        record.error_message = f"{type(error).__name__}: {error}"
+        return _finish(record, dialect.error_response(ErrorKind.INTERNAL_ERROR), "exception")
+    record.error_kind = result.error_kind.value if result.error_kind else None
+    record.error_message = result.error_message
+    if fault is not None and fault.action is FaultAction.LOST_RESPONSE:
+        record.outcome = f"fault:{fault.action.value}"
+        record.status = result.response.status
+        if fault.lost_mode is LostMode.DROP:
+            _drop(request)
+            return result.response
+        await asyncio.sleep(fault.lost_delay_ms / 1000)
+        return result.response
+    record.outcome = "error" if result.error_kind else "ok"
+    record.status = result.response.status
+    return result.response
+
+
+def _fault_response(
+    dialect: Dialect, fault: Fault, request: web.Request, record: RequestRecord
+) -> web.StreamResponse | None:
+    """The response of a fault that short-circuits processing, or None to go on (latency, lost response)."""
+    if fault.action is FaultAction.ERROR:
+        if fault.error_kind is not None:
+            overrides = {"msg": fault.message} if fault.message else {}
+            response: web.StreamResponse = dialect.error_response(fault.error_kind, fault.message, overrides)
+            record.error_kind = fault.error_kind.value
+        else:
+            response = web.Response(status=fault.status or 400, text=fault.body or "")
+        return _finish(record, response, f"fault:{fault.action.value}")
+    if fault.action is FaultAction.HTTP_5XX:
+        body = fault.body if fault.body is not None else SERVICE_UNAVAILABLE_PAGE
+        response = web.Response(status=fault.status or 503, text=body, content_type="text/html")
+        return _finish(record, response, f"fault:{fault.action.value}")
+    if fault.action is FaultAction.DROP:
+        _drop(request)
+        record.outcome = "fault:drop"
+        return web.Response(status=499)
+    return None
+
+
+def _drop(request: web.Request) -> None:
+    """Close the TCP connection without answering (the client sees a server disconnect)."""
+    if request.transport is not None:
+        request.transport.close()
+
+
+def _finish(record: RequestRecord, response: web.StreamResponse, outcome: str | None = None) -> web.StreamResponse:
+    record.status = response.status
+    record.outcome = outcome or ("ok" if response.status < 400 else "error")
+    return response
+
+
+__all__ = ["STATE_KEY", "SimulatorState", "create_app"]

@@ -1,0 +1,120 @@
+"""Binance USDⓈ-M: authentication (X-MBX-APIKEY + HMAC over the raw query/body) and error codes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from arbitrage.simulator.accounts import Account
+from arbitrage.simulator.dialects.common import (
+    Dialect,
+    RequestContext,
+    parse_int,
+    render_message,
+    signature_matches,
+    split_signed,
+    timestamp_in_window,
+)
+from arbitrage.simulator.errors import ErrorKind as K
+from arbitrage.simulator.errors import SimError
+
+DEFAULT_RECV_WINDOW_MS = 5000
+MAX_RECV_WINDOW_MS = 60000
+
+# kind → (HTTP status, code, msg template); real Binance codes/messages (ccxt maps them, spec Appendix A)
+ERRORS: dict[K, tuple[int, int, str]] = {
+    K.UNKNOWN_SYMBOL: (400, -1121, "Invalid symbol."),
+    K.SYMBOL_DELISTED: (400, -4140, "Invalid symbol status for opening position."),
+    K.ORDER_TYPE_UNSUPPORTED: (400, -1116, "Invalid orderType."),
+    K.INVALID_QUANTITY: (400, -4003, "Quantity less than or equal to zero."),
+    K.QUANTITY_STEP: (400, -1111, "Precision is over the maximum defined for this asset."),
+    K.QUANTITY_BELOW_MIN: (400, -4004, "Quantity less than minimum quantity."),
+    K.QUANTITY_ABOVE_MAX: (400, -4005, "Quantity greater than maximum quantity."),
+    K.NOTIONAL_BELOW_MIN: (
+        400,
+        -4164,
+        "Order's notional must be no smaller than {min_notional} (unless you choose reduce only).",
+    ),
+    K.INVALID_PRICE: (400, -4014, "Price not increased by tick size."),
+    K.DUPLICATE_CLIENT_ORDER_ID: (400, -4116, "ClientOrderId is duplicated."),
+    K.INVALID_CLIENT_ORDER_ID: (400, -4015, "Client order id is not valid."),
+    K.POSITION_SIDE_MISMATCH: (400, -4061, "Order's position side does not match user's setting."),
+    K.REDUCE_ONLY_REJECTED: (400, -2022, "ReduceOnly Order is rejected."),
+    K.NO_POSITION: (400, -2022, "ReduceOnly Order is rejected."),
+    K.INSUFFICIENT_MARGIN: (400, -2019, "Margin is insufficient."),
+    K.POSITION_EXCEEDS_LEVERAGE_TIER: (400, -2027, "Exceeded the maximum allowable position at current leverage."),
+    K.ORDER_NOT_FOUND: (400, -2013, "Order does not exist."),
+    K.LEVERAGE_OUT_OF_RANGE: (400, -4028, "Leverage {leverage} is not valid"),
+    K.LEVERAGE_POSITION_OPEN: (
+        400,
+        -4161,
+        "Leverage reduction is not supported in Isolated Margin Mode with open positions.",
+    ),
+    K.POSITION_MODE_NOT_MODIFIED: (400, -4059, "No need to change position side."),
+    K.POSITION_MODE_POSITION_OPEN: (400, -4068, "Position side cannot be changed if there exists position."),
+    K.MARGIN_MODE_NOT_MODIFIED: (400, -4046, "No need to change margin type."),
+    K.MARGIN_MODE_POSITION_OPEN: (400, -4048, "Margin type cannot be changed if there exists position."),
+    K.MISSING_PARAMETER: (400, -1102, "Mandatory parameter '{param}' was not sent, was empty/null, or malformed."),
+    K.INVALID_PARAMETER: (400, -1130, "Data sent for parameter '{param}' is not valid."),
+    K.AUTH_MISSING_KEY: (401, -2014, "API-key format invalid."),
+    K.AUTH_INVALID_KEY: (401, -2015, "Invalid API-key, IP, or permissions for action, request ip: 127.0.0.1"),
+    K.AUTH_BAD_SIGNATURE: (400, -1022, "Signature for this request is not valid."),
+    K.AUTH_TIMESTAMP: (400, -1021, "Timestamp for this request is outside of the recvWindow."),
+    K.RATE_LIMITED: (
+        429,
+        -1003,
+        "Too many requests; current limit of IP(127.0.0.1) is 2400 requests per minute. "
+        "Please use the websocket for live updates to avoid polling the API.",
+    ),
+    K.INTERNAL_ERROR: (500, -1001, "Internal error; unable to process your request. Please try again."),
+    K.MAINTENANCE: (503, -1000, "System is under maintenance."),
+}
+
+
+class BinanceUsdmDialect(Dialect):
+    exchange_id = "binanceusdm"
+
+    def authenticate(self, ctx: RequestContext) -> Account:
+        request = ctx.request
+        api_key = request.headers.get("X-MBX-APIKEY")
+        if not api_key:
+            raise SimError(K.AUTH_MISSING_KEY, "missing X-MBX-APIKEY header")
+        account = ctx.venue.accounts.get(api_key)
+        if account is None:
+            raise SimError(K.AUTH_INVALID_KEY, "unknown API key")
+        payload = self._signed_payload(request.raw_query, request.body)
+        if payload is None:
+            raise SimError(K.MISSING_PARAMETER, "signature missing", param="signature")
+        signed, signature = payload
+        if not signature_matches(account.secret, signed, signature):
+            raise SimError(K.AUTH_BAD_SIGNATURE, "signature mismatch")
+        timestamp = parse_int(ctx.require("timestamp"), "timestamp")
+        window = parse_int(ctx.param("recvWindow", DEFAULT_RECV_WINDOW_MS), "recvWindow")
+        if window <= 0 or window > MAX_RECV_WINDOW_MS:
+            raise SimError(K.INVALID_PARAMETER, "recvWindow must be less than 60000", param="recvWindow")
+        if not timestamp_in_window(timestamp, ctx.now(), window):
+            raise SimError(K.AUTH_TIMESTAMP, "timestamp outside recvWindow")
+        return account
+
+    @staticmethod
+    def _signed_payload(raw_query: str, body: str) -> tuple[str, str] | None:
+        """Binance signs query + body concatenated; the signature sits at the end of whichever carries it."""
+        in_query = split_signed(raw_query)
+        if in_query is not None:
+            return in_query
+        in_body = split_signed(body)
+        if in_body is not None:
+            return raw_query + in_body[0], in_body[1]
+        return None
+
+    def error_body(self, kind: K, message: str, details: Mapping[str, Any]) -> tuple[int, Any]:
+        if kind in (K.UNKNOWN_ENDPOINT, K.UNKNOWN_VENUE):
+            return 404, "Not Found"
+        if kind is K.ORDER_NOT_FOUND and details.get("cancel"):
+            return 400, {"code": -2011, "msg": "Unknown order sent."}
+        status, code, template = ERRORS.get(kind, (400, -1000, "An unknown error occurred while processing the request."))
+        code = int(details.get("code", code))
+        return status, {"code": code, "msg": render_message(template, message, details)}
+
+
+DIALECT = BinanceUsdmDialect()

@@ -1,0 +1,136 @@
+"""Fault injection per exchange and endpoint: error bodies, latency, 5xx pages, dropped connections, lost replies.
+
+A fault matches on exchange, HTTP method, path (glob like ``/fapi/v1/*`` or a regex starting with ``^``) and
+optionally on request parameters (all given must be equal as strings). It fires for the next ``times`` matching
+requests (``None`` = always). The first registered matching fault wins.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from arbitrage.simulator.errors import ErrorKind
+
+
+class FaultAction(StrEnum):
+    ERROR = "error"  # the dialect's own error for error_kind, or a raw status+body; request NOT processed
+    LATENCY = "latency"  # only delay (latency_ms), then process normally
+    HTTP_5XX = "http_5xx"  # non-JSON error page with status (default 503); not processed
+    DROP = "drop"  # close the connection without any response; not processed
+    LOST_RESPONSE = "lost_response"  # PROCESSED, then the reply is delayed (lost_delay_ms) or the connection dropped
+
+
+class LostMode(StrEnum):
+    DELAY = "delay"
+    DROP = "drop"
+
+
+@dataclass
+class Fault:
+    action: FaultAction
+    exchange: str = "*"
+    method: str = "*"
+    path: str = "*"
+    params: dict[str, str] = field(default_factory=dict)
+    times: int | None = 1
+    error_kind: ErrorKind | None = None
+    message: str | None = None
+    status: int | None = None
+    body: str | None = None
+    latency_ms: int = 0
+    lost_mode: LostMode = LostMode.DELAY
+    lost_delay_ms: int = 30000
+    id: int = 0
+    hits: int = 0
+
+    def __post_init__(self) -> None:
+        self.action = FaultAction(self.action)
+        self.lost_mode = LostMode(self.lost_mode)
+        if self.error_kind is not None:
+            self.error_kind = ErrorKind(self.error_kind)
+        if self.action is FaultAction.ERROR and self.error_kind is None and (self.status is None or self.body is None):
+            raise ValueError("an 'error' fault needs error_kind, or both status and body")
+        if self.times is not None and self.times < 1:
+            raise ValueError("times must be >= 1 (or null for always)")
+        self.params = {str(key): str(value) for key, value in self.params.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Fault:
+        allowed = {name for name in cls.__dataclass_fields__ if name not in ("id", "hits")}
+        unknown = set(data) - allowed
+        if unknown:
+            raise ValueError(f"unknown fault fields {sorted(unknown)}; allowed {sorted(allowed)}")
+        return cls(**data)
+
+    def matches(self, exchange: str, method: str, path: str, params: dict[str, Any]) -> bool:
+        if self.exchange not in ("*", exchange):
+            return False
+        if self.method != "*" and self.method.upper() != method.upper():
+            return False
+        if self.path.startswith("^"):
+            if not re.search(self.path, path):
+                return False
+        elif not (self.path == path or fnmatch.fnmatchcase(path, self.path)):
+            return False
+        return all(str(params.get(key)) == value for key, value in self.params.items())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "action": self.action.value,
+            "exchange": self.exchange,
+            "method": self.method,
+            "path": self.path,
+            "params": self.params,
+            "times": self.times,
+            "hits": self.hits,
+            "error_kind": self.error_kind.value if self.error_kind else None,
+            "message": self.message,
+            "status": self.status,
+            "body": self.body,
+            "latency_ms": self.latency_ms,
+            "lost_mode": self.lost_mode.value,
+            "lost_delay_ms": self.lost_delay_ms,
+        }
+
+
+class FaultRegistry:
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._next_id = 0
+
+    def add(self, fault: Fault | None = None, **fields: Any) -> Fault:
+        """``add(Fault(...))`` or ``add(action="error", exchange="binanceusdm", path="/fapi/v1/order", ...)``."""
+        if fault is None:
+            fault = Fault.from_dict(fields)
+        self._next_id += 1
+        fault.id = self._next_id
+        self._faults.append(fault)
+        return fault
+
+    def remove(self, fault_id: int) -> bool:
+        before = len(self._faults)
+        self._faults = [fault for fault in self._faults if fault.id != fault_id]
+        return len(self._faults) != before
+
+    def clear(self, exchange: str | None = None) -> int:
+        before = len(self._faults)
+        self._faults = [fault for fault in self._faults if exchange is not None and fault.exchange != exchange]
+        return before - len(self._faults)
+
+    def list(self) -> list[Fault]:
+        return list(self._faults)
+
+    def take(self, exchange: str, method: str, path: str, params: dict[str, Any]) -> Fault | None:
+        """The first matching fault, counted as used (removed once its ``times`` are spent)."""
+        for fault in self._faults:
+            if fault.matches(exchange, method, path, params):
+                fault.hits += 1
+                if fault.times is not None and fault.hits >= fault.times:
+                    self._faults.remove(fault)
+                return fault
+        return None

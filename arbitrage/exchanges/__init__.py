@@ -1,0 +1,1 @@
+"""Everything that knows an exchange: the connector interface and its ccxt implementation."""

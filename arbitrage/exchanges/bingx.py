@@ -1,0 +1,48 @@
+"""BingX perpetual swap (USDT-M) quirks over the shared ccxt connector."""
+
+from __future__ import annotations
+
+import ccxt.async_support as ccxt
+
+from arbitrage.exchanges import reports
+from arbitrage.exchanges.ccxt_connector import CcxtConnector, CcxtMarket, CcxtOrder
+from arbitrage.exchanges.connector import LeverageTierInfo, PositionMode
+
+
+class BingxConnector(CcxtConnector):
+    exchange_id = "bingx"
+    ccxt_class = ccxt.bingx
+    ccxt_has = {"fetchCurrencies": False}  # no wallets/capital call during load_markets
+    ccxt_options = {"defaultType": "swap"}  # default 'spot' would send balance etc. to the spot API
+    next_funding_field = "nextFundingTimestamp"  # ccxt leaves fundingTimestamp None for bingx
+    funding_amount_field = "income"  # + received
+
+    def _max_leverage(self, market: CcxtMarket) -> int | None:
+        # ccxt leaves limits.leverage empty for bingx; the contract lists a max per side.
+        info = market.get("info") or {}
+        sides = [reports.to_int(info.get(key)) for key in ("maxLongLeverage", "maxShortLeverage")]
+        known = [value for value in sides if value is not None]
+        return min(known) if known else None
+
+    async def _apply_leverage(self, market: CcxtMarket, leverage: int) -> None:
+        # BingX requires `side`: BOTH on one-way accounts (109400 otherwise), LONG and SHORT on hedge accounts.
+        if await self._known_position_mode() is PositionMode.HEDGE:
+            for side in ("LONG", "SHORT"):
+                await self.client.set_leverage(leverage, market["symbol"], {"side": side})
+        else:
+            await self.client.set_leverage(leverage, market["symbol"], {"side": "BOTH"})
+
+    async def _fetch_order_by_client_id(self, market: CcxtMarket, client_order_id: str) -> CcxtOrder:
+        # GET trade/order accepts clientOrderId instead of orderId; ccxt's fetch_order always sends orderId.
+        response = await self.client.swapV2PrivateGetTradeOrder(
+            {"symbol": market["id"], "clientOrderId": client_order_id}
+        )
+        data = response.get("data") or {}
+        order = data.get("order", data) if isinstance(data, dict) else None
+        if not order:
+            raise ccxt.OrderNotFound(f"bingx order {client_order_id} not found")
+        return dict(self.client.parse_order(order, market))
+
+    async def _leverage_tiers(self, market: CcxtMarket) -> list[LeverageTierInfo]:
+        # maintMarginRatio tiers carry no max leverage: the market's max leverage as one unbounded tier.
+        return self._single_tier(market)

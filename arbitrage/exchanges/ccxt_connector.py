@@ -1,0 +1,416 @@
+"""`CcxtConnector`: the one shared implementation of `ExchangeConnector` over `ccxt.async_support`.
+
+Venue modules subclass it with data (ccxt options, field names) and small hook overrides, each saying why.
+Reads and idempotent settings are retried inside a deadline; order creation is sent exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar, TypeVar
+
+import ccxt.async_support as ccxt
+
+from arbitrage.domain.funding import normalize_funding_amount
+from arbitrage.exchanges import orders, reports
+from arbitrage.exchanges.connector import (
+    BalanceReport,
+    ExchangeError,
+    FundingPaymentReport,
+    FundingRateInfo,
+    LeverageInfo,
+    LeverageTierInfo,
+    MarketInfo,
+    OrderNotFound,
+    OrderReport,
+    OrderSide,
+    OrderState,
+    PositionMode,
+    PositionReport,
+    PositionSide,
+)
+from arbitrage.exchanges.errors import classify
+from arbitrage.exchanges.retry import retry_safe
+from arbitrage.exchanges.urls import original_url_prefixes, override_api_urls
+from arbitrage.logging import get_logger
+from arbitrage.settings import ExchangeSettings
+
+log = get_logger(__name__)
+
+T = TypeVar("T")
+CcxtOrder = dict[str, Any]
+CcxtMarket = dict[str, Any]
+
+# After a create response without fill details, the order is read back; an exchange may need a moment to index it.
+FOLLOW_UP_DELAYS_SECONDS = (0.05, 0.2, 0.5, 1.0)
+
+
+class CcxtConnector:
+    exchange_id: ClassVar[str] = ""
+    ccxt_class: ClassVar[type[Any]] = ccxt.Exchange
+    ccxt_has: ClassVar[dict[str, Any]] = {}
+    ccxt_options: ClassVar[dict[str, Any]] = {}
+    # Unified funding-rate field holding the NEXT funding time.
+    next_funding_field: ClassVar[str] = "fundingTimestamp"
+    # The exchange's raw field (in `info`) with a funding payment's amount, read as an exact string.
+    funding_amount_field: ClassVar[str | None] = None
+
+    def __init__(
+        self, settings: ExchangeSettings, *, timeout_seconds: float = 10.0, enable_rate_limit: bool = True
+    ) -> None:
+        config: dict[str, Any] = {
+            "enableRateLimit": enable_rate_limit,
+            "timeout": int(timeout_seconds * 1000),
+            "options": copy.deepcopy(self.ccxt_options),
+        }
+        if self.ccxt_has:
+            config["has"] = copy.deepcopy(self.ccxt_has)
+        for key, secret in (("apiKey", settings.api_key), ("secret", settings.secret), ("password", settings.password)):
+            if secret is not None:
+                config[key] = secret.get_secret_value()
+        self._secrets = settings.secret_values()
+        self.client: Any = self.ccxt_class(config)
+        if not enable_rate_limit:
+            self.client.timeout_on_exit = 0  # loopback/test use: skip ccxt's 250 ms grace sleep in close()
+        if settings.sandbox:
+            self._enable_sandbox()
+        if settings.base_url:
+            original = copy.deepcopy(self.client.urls["api"])
+            self.client.urls["api"] = override_api_urls(original, settings.base_url)
+            self._on_urls_overridden(original_url_prefixes(original, self.client.urls["api"]))
+        self._markets_lock = asyncio.Lock()
+        self._position_mode: PositionMode | None = None
+
+    # ---- hooks (venue modules override these) -------------------------------------------------------------
+
+    def _enable_sandbox(self) -> None:
+        self.client.set_sandbox_mode(True)
+
+    def _on_urls_overridden(self, prefixes: list[tuple[str, str]]) -> None:
+        """Called with (overridden, production) URL prefixes after a BASE_URL override."""
+
+    async def _fetch_position_mode(self) -> PositionMode:
+        result = await self.client.fetch_position_mode()
+        return PositionMode.HEDGE if result.get("hedged") else PositionMode.ONE_WAY
+
+    async def _apply_leverage(self, market: CcxtMarket, leverage: int) -> None:
+        await self.client.set_leverage(leverage, market["symbol"])
+
+    def _order_params(
+        self, side: OrderSide, client_order_id: str, reduce_only: bool, hedge_side: PositionSide | None
+    ) -> dict[str, Any]:
+        # ccxt's hedged convention (binance, bybit, bingx): `hedged` + side picks LONG/SHORT, reduceOnly flips it.
+        params: dict[str, Any] = {"clientOrderId": client_order_id}
+        if reduce_only:
+            params["reduceOnly"] = True
+        if hedge_side is not None:
+            params["hedged"] = True
+        return params
+
+    async def _fetch_order_by_id(self, market: CcxtMarket, order_id: str) -> CcxtOrder:
+        return dict(await self.client.fetch_order(order_id, market["symbol"]))
+
+    async def _fetch_order_by_client_id(self, market: CcxtMarket, client_order_id: str) -> CcxtOrder:
+        return dict(await self.client.fetch_order(None, market["symbol"], {"clientOrderId": client_order_id}))
+
+    def _order_side(self, order: CcxtOrder) -> OrderSide | None:
+        side = order.get("side")
+        return side if side in ("buy", "sell") else None
+
+    def _order_fee(self, order: CcxtOrder) -> tuple[Decimal | None, str | None]:
+        return reports.ccxt_fee(order)
+
+    async def _real_fee(self, market: CcxtMarket, report: OrderReport) -> Decimal | None:
+        """The order's real commission when the order body lacks it (binance reads its trades)."""
+        return None
+
+    async def _leverage_tiers(self, market: CcxtMarket) -> list[LeverageTierInfo]:
+        tiers = await self.client.fetch_market_leverage_tiers(market["symbol"])
+        return [
+            LeverageTierInfo(
+                notional_floor=reports.dec(tier.get("minNotional")) or Decimal(0),
+                notional_cap=reports.dec(tier.get("maxNotional")),
+                max_leverage=int(tier["maxLeverage"]),
+                maint_margin_rate=reports.dec(tier.get("maintenanceMarginRate")),
+            )
+            for tier in tiers
+            if tier.get("maxLeverage") is not None
+        ]
+
+    def _max_leverage(self, market: CcxtMarket) -> int | None:
+        return reports.ccxt_max_leverage(market)
+
+    def _single_tier(self, market: CcxtMarket) -> list[LeverageTierInfo]:
+        """One unbounded tier at the market's max leverage (venues whose tiers carry no usable max leverage)."""
+        max_leverage = self._max_leverage(market)
+        if max_leverage is None:
+            raise ExchangeError(self.exchange_id, "leverage_tiers", f"no max leverage for {market['symbol']}")
+        return [LeverageTierInfo(Decimal(0), None, max_leverage)]
+
+    # ---- plumbing -------------------------------------------------------------------------------------------
+
+    async def _once(self, operation: str, call: Callable[[], Awaitable[T]], *, order: bool = False) -> T:
+        try:
+            return await call()
+        except Exception as error:  # every failure leaves here classified; the ccxt text may carry signatures
+            raise classify(error, self.exchange_id, operation, order=order, secrets=self._secrets) from None
+
+    async def _read(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
+        return await retry_safe(lambda: self._once(operation, call))
+
+    def _market(self, symbol: str) -> CcxtMarket:
+        markets = self.client.markets
+        if not markets:
+            raise ExchangeError(self.exchange_id, "market", "markets are not loaded", kind="markets_not_loaded")
+        market = markets.get(symbol)
+        if market is None or not reports.is_usdt_perpetual(market):
+            raise ExchangeError(
+                self.exchange_id,
+                "market",
+                f"{symbol} is not a USDT perpetual listed on {self.exchange_id}",
+                kind="unknown_symbol",
+                hint="list the symbols with `arbitrage markets`",
+            )
+        return dict(market)
+
+    async def _loaded_market(self, symbol: str) -> CcxtMarket:
+        await self.load_markets()
+        return self._market(symbol)
+
+    def _report(
+        self,
+        market: CcxtMarket,
+        order: CcxtOrder,
+        client_order_id: str,
+        requested: Decimal | None = None,
+        side: OrderSide | None = None,
+    ) -> OrderReport:
+        fee = self._order_fee(order)
+        side = self._order_side(order) or side
+        return reports.order_report(self.exchange_id, market, order, client_order_id, requested, side, fee)
+
+    async def _with_fee(self, market: CcxtMarket, report: OrderReport) -> OrderReport:
+        if report.fee is not None or report.filled <= 0:
+            return report
+        fee = await self._real_fee(market, report)
+        currency = market.get("settle")
+        if fee is None and report.average_price is not None and market.get("taker") is not None:
+            # Estimate (taker fee rate from load_markets) where the exchange reports no commission.
+            fee = report.filled * report.average_price * reports.dec(market["taker"])  # type: ignore[operator]
+        if fee is None:
+            return report
+        return OrderReport(**{**report.__dict__, "fee": fee, "fee_currency": report.fee_currency or currency})
+
+    async def _known_position_mode(self) -> PositionMode:
+        return self._position_mode or await self.position_mode()
+
+    # ---- ExchangeConnector ----------------------------------------------------------------------------------
+
+    async def load_markets(self, reload: bool = False) -> None:
+        if self.client.markets and not reload:
+            return
+        async with self._markets_lock:  # concurrent first calls share one load
+            if self.client.markets and not reload:
+                return
+            await self._read("load_markets", lambda: self.client.load_markets(reload))
+
+    def market(self, symbol: str) -> MarketInfo:
+        market = self._market(symbol)
+        return reports.market_info(self.exchange_id, market, self._max_leverage(market))
+
+    def markets(self) -> list[MarketInfo]:
+        if not self.client.markets:
+            raise ExchangeError(self.exchange_id, "markets", "markets are not loaded", kind="markets_not_loaded")
+        return [
+            reports.market_info(self.exchange_id, market, self._max_leverage(market))
+            for market in self.client.markets.values()
+            if reports.is_usdt_perpetual(market)
+        ]
+
+    async def position_mode(self) -> PositionMode:
+        await self.load_markets()
+        mode = await self._read("position_mode", self._fetch_position_mode)
+        self._position_mode = mode
+        return mode
+
+    async def leverage_tiers(self, symbol: str) -> list[LeverageTierInfo]:
+        market = await self._loaded_market(symbol)
+        return await self._read("leverage_tiers", lambda: self._leverage_tiers(market))
+
+    async def set_leverage(self, symbol: str, leverage: int) -> None:
+        market = await self._loaded_market(symbol)
+        try:
+            await self._read("set_leverage", lambda: self._apply_leverage(market, leverage))  # idempotent
+        except ExchangeError as error:
+            if error.retryable or error.kind == "auth":
+                raise
+            self._position_mode = None  # bingx leverage depends on the mode: re-read it next time
+            raise await self._explain_leverage_rejection(market, leverage, error) from None
+        log.info("leverage_set", exchange=self.exchange_id, symbol=symbol, leverage=leverage)
+
+    async def _explain_leverage_rejection(
+        self, market: CcxtMarket, leverage: int, error: ExchangeError
+    ) -> ExchangeError:
+        """Name the cause of a rejected leverage: above the max at the position's notional, or an open position."""
+        symbol = market["symbol"]
+        reason = f"rejected leverage {leverage} for {symbol}: {error.reason}"
+        try:
+            positions = await self.fetch_positions(symbol)
+        except ExchangeError:
+            positions = []
+        notional = sum((p.amount * (p.entry_price or Decimal(0)) for p in positions), Decimal(0))
+        max_leverage = await self._max_leverage_at(market, notional)
+        if max_leverage is not None and leverage > max_leverage:
+            hint = f"max is {max_leverage} at this notional; lower --leverage"
+            return ExchangeError(self.exchange_id, "set_leverage", reason, kind="leverage", hint=hint)
+        if positions:
+            hint = f"close the open position on {self.exchange_id} first"
+            return ExchangeError(self.exchange_id, "set_leverage", reason, kind="position_open", hint=hint)
+        return ExchangeError(self.exchange_id, "set_leverage", reason, kind=error.kind, hint=error.hint)
+
+    async def _max_leverage_at(self, market: CcxtMarket, notional: Decimal) -> int | None:
+        try:
+            tiers = await self.leverage_tiers(market["symbol"])
+        except ExchangeError:
+            return self._max_leverage(market)
+        for tier in tiers:
+            if notional >= tier.notional_floor and (tier.notional_cap is None or notional < tier.notional_cap):
+                return tier.max_leverage
+        return tiers[-1].max_leverage if tiers else self._max_leverage(market)
+
+    async def fetch_leverage(self, symbol: str) -> LeverageInfo:
+        await self._loaded_market(symbol)
+        data = await self._read("fetch_leverage", lambda: self.client.fetch_leverage(symbol))
+        return LeverageInfo(
+            self.exchange_id, symbol, reports.to_int(data.get("longLeverage")), reports.to_int(data.get("shortLeverage"))
+        )
+
+    async def fetch_funding_rate(self, symbol: str) -> FundingRateInfo:
+        await self._loaded_market(symbol)
+        data = await self._read("fetch_funding_rate", lambda: self.client.fetch_funding_rate(symbol))
+        rate = reports.dec(data.get("fundingRate"))
+        if rate is None:
+            raise ExchangeError(self.exchange_id, "fetch_funding_rate", f"no funding rate for {symbol}")
+        return FundingRateInfo(
+            exchange=self.exchange_id,
+            symbol=symbol,
+            rate=rate,
+            next_funding_time=reports.from_ms(data.get(self.next_funding_field)),
+            mark_price=reports.dec(data.get("markPrice")),
+            interval_hours=reports.interval_hours(data.get("interval")),
+        )
+
+    async def create_market_order(
+        self,
+        symbol: str,
+        side: OrderSide,
+        amount: Decimal,
+        client_order_id: str,
+        *,
+        reduce_only: bool = False,
+        position_side: PositionSide | None = None,
+    ) -> OrderReport:
+        market = await self._loaded_market(symbol)
+        contracts = orders.to_contracts(self.exchange_id, market, amount)
+        mode = await self._known_position_mode()
+        hedge_side = orders.hedge_position_side(self.exchange_id, mode, side, reduce_only, position_side)
+        params = self._order_params(side, client_order_id, reduce_only, hedge_side)
+        try:
+            created = await self._once(
+                "create_order",
+                lambda: self.client.create_order(symbol, "market", side, float(contracts), None, params),
+                order=True,
+            )
+        except ExchangeError as error:
+            if not error.outcome_unknown:
+                self._position_mode = None  # a mode switched behind our back shows up as a rejection: re-read it
+            raise
+        report = self._report(market, dict(created), client_order_id, amount, side)
+        log.info(
+            "order_created",
+            exchange=self.exchange_id,
+            symbol=symbol,
+            side=side,
+            amount=str(amount),
+            client_order_id=client_order_id,
+            exchange_order_id=report.exchange_order_id,
+        )
+        if report.state is not OrderState.FILLED or report.average_price is None:
+            report = await self._follow_up(market, report, amount, side)
+        return await self._with_fee(market, report)
+
+    async def _follow_up(
+        self, market: CcxtMarket, created: OrderReport, amount: Decimal, side: OrderSide
+    ) -> OrderReport:
+        """Read a just-created order back for its fill (bybit/bingx/mexc create responses carry only ids)."""
+        last: ExchangeError | None = None
+        for delay in (0.0, *FOLLOW_UP_DELAYS_SECONDS):
+            await asyncio.sleep(delay)
+            try:
+                if created.exchange_order_id is not None:
+                    order = await self._once(
+                        "fetch_order", lambda: self._fetch_order_by_id(market, created.exchange_order_id or "")
+                    )
+                else:
+                    order = await self._once(
+                        "fetch_order", lambda: self._fetch_order_by_client_id(market, created.client_order_id)
+                    )
+            except ExchangeError as error:
+                if not (error.retryable or isinstance(error, OrderNotFound)):
+                    break
+                last = error
+                continue
+            report = self._report(market, order, created.client_order_id, amount, side)
+            if report.state not in (OrderState.OPEN,) or report.filled > 0:
+                return report
+        reason = f"order {created.client_order_id} was sent but its fill could not be read back"
+        if last is not None:
+            reason += f" ({last.reason})"
+        raise ExchangeError(self.exchange_id, "create_order", reason, retryable=True, outcome_unknown=True, kind="timeout")
+
+    async def fetch_order(
+        self, symbol: str, client_order_id: str, exchange_order_id: str | None = None
+    ) -> OrderReport:
+        market = await self._loaded_market(symbol)
+        if exchange_order_id is not None:
+            order = await self._read("fetch_order", lambda: self._fetch_order_by_id(market, exchange_order_id))
+        else:
+            order = await self._read("fetch_order", lambda: self._fetch_order_by_client_id(market, client_order_id))
+        return await self._with_fee(market, self._report(market, order, client_order_id))
+
+    async def fetch_positions(self, symbol: str) -> list[PositionReport]:
+        market = await self._loaded_market(symbol)
+        rows = await self._read("fetch_positions", lambda: self.client.fetch_positions([symbol]))
+        return reports.position_reports(self.exchange_id, symbol, rows, reports.contract_size(market))
+
+    async def fetch_funding_payments(self, symbol: str, since: datetime) -> list[FundingPaymentReport]:
+        await self._loaded_market(symbol)
+        since_ms = reports.to_ms(since)
+        rows = await self._read("fetch_funding_payments", lambda: self.client.fetch_funding_history(symbol, since_ms))
+        payments = []
+        for row in rows:
+            timestamp = reports.to_int(row.get("timestamp"))
+            if row.get("symbol") not in (symbol, None) or timestamp is None or timestamp < since_ms:
+                continue  # mexc ignores `since`; every venue is filtered the same way
+            raw = reports.funding_amount(row, self.funding_amount_field)
+            if raw is not None:
+                amount = normalize_funding_amount(self.exchange_id, raw)
+                payments.append(reports.funding_payment(self.exchange_id, symbol, row, timestamp, amount))
+        return sorted(payments, key=lambda payment: payment.paid_at)
+
+    async def fetch_balance(self, currency: str = "USDT") -> BalanceReport:
+        balance = await self._read("fetch_balance", lambda: self.client.fetch_balance())
+        row = balance.get(currency) or {}
+        return BalanceReport(
+            exchange=self.exchange_id,
+            currency=currency,
+            free=reports.dec(row.get("free")) or Decimal(0),
+            total=reports.dec(row.get("total")),
+        )
+
+    async def close(self) -> None:
+        await self.client.close()

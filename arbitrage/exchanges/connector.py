@@ -1,0 +1,233 @@
+"""Our small exchange interface and the neutral reports it returns.
+
+Nothing outside `arbitrage/exchanges/` imports ccxt: services talk to `ExchangeConnector` and get these plain
+value types back. Every quantity is in BASE units (MEXC's contracts are converted inside its connector), every
+amount is a Decimal, every time is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal, Protocol
+
+OrderSide = Literal["buy", "sell"]
+PositionSide = Literal["LONG", "SHORT"]
+
+
+class PositionMode(StrEnum):
+    ONE_WAY = "ONE_WAY"
+    HEDGE = "HEDGE"
+
+
+class OrderState(StrEnum):
+    FILLED = "FILLED"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    OPEN = "OPEN"
+    CANCELED = "CANCELED"
+    REJECTED = "REJECTED"
+
+
+@dataclass(frozen=True)
+class MarketInfo:
+    exchange: str
+    symbol: str  # ccxt unified, e.g. BTC/USDT:USDT
+    exchange_symbol: str  # the venue's id, e.g. BTCUSDT, BTC-USDT, BTC_USDT
+    step_size: Decimal  # base units
+    min_qty: Decimal  # base units
+    min_notional: Decimal | None  # quote units
+    tick_size: Decimal | None
+    contract_size: Decimal  # base per contract (1 except MEXC)
+    max_leverage: int | None
+    active: bool
+    funding_interval_hours: int | None = None
+
+
+@dataclass(frozen=True)
+class LeverageTierInfo:
+    notional_floor: Decimal
+    notional_cap: Decimal | None
+    max_leverage: int
+    maint_margin_rate: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class FundingRateInfo:
+    exchange: str
+    symbol: str
+    rate: Decimal
+    next_funding_time: datetime | None
+    mark_price: Decimal | None
+    interval_hours: int | None = None
+
+
+@dataclass(frozen=True)
+class LeverageInfo:
+    exchange: str
+    symbol: str
+    long: int | None
+    short: int | None
+
+    def matches(self, leverage: int) -> bool:
+        return self.long == leverage and self.short == leverage
+
+
+@dataclass(frozen=True)
+class OrderReport:
+    exchange: str
+    symbol: str
+    client_order_id: str
+    exchange_order_id: str | None
+    state: OrderState
+    side: OrderSide | None
+    amount: Decimal | None  # requested, base units
+    filled: Decimal  # base units
+    average_price: Decimal | None
+    fee: Decimal | None  # positive = paid
+    fee_currency: str | None
+    raw_status: str | None = None
+
+
+@dataclass(frozen=True)
+class PositionReport:
+    exchange: str
+    symbol: str
+    side: PositionSide
+    amount: Decimal  # base units, always positive
+    entry_price: Decimal | None
+    leverage: int | None = None
+
+
+@dataclass(frozen=True)
+class FundingPaymentReport:
+    exchange: str
+    symbol: str
+    amount: Decimal  # + received, - paid, whatever the exchange's own convention
+    paid_at: datetime
+    payment_id: str
+    currency: str | None = "USDT"
+
+
+@dataclass(frozen=True)
+class BalanceReport:
+    exchange: str
+    currency: str
+    free: Decimal
+    total: Decimal | None
+
+
+class ExchangeError(Exception):
+    """A failure talking to one exchange, already classified.
+
+    `retryable` is True only where repeating the same request is safe (network trouble, timeouts, 5xx, rate
+    limits). `outcome_unknown` is True where the request may have been executed (a timeout after sending):
+    an order must then be looked up by its client order id before anything is re-sent.
+    """
+
+    def __init__(
+        self,
+        exchange: str,
+        operation: str,
+        reason: str,
+        *,
+        retryable: bool = False,
+        outcome_unknown: bool = False,
+        kind: str = "rejected",
+        hint: str | None = None,
+    ) -> None:
+        self.exchange = exchange
+        self.operation = operation
+        self.reason = reason
+        self.retryable = retryable
+        self.outcome_unknown = outcome_unknown
+        self.kind = kind
+        self.hint = hint
+        super().__init__(self.user_message)
+
+    @property
+    def user_message(self) -> str:
+        message = f"{self.exchange}: {self.reason}"
+        return f"{message}; {self.hint}" if self.hint else message
+
+
+class OrderNotFound(ExchangeError):
+    def __init__(self, exchange: str, operation: str, reason: str) -> None:
+        super().__init__(exchange, operation, reason, kind="order_not_found")
+
+
+class ExchangeConnector(Protocol):
+    """One exchange account. One instance per account, shared by every subscription."""
+
+    exchange_id: str
+
+    async def load_markets(self, reload: bool = False) -> None: ...
+
+    def market(self, symbol: str) -> MarketInfo:
+        """Cached market rules (after load_markets); raises ExchangeError(kind='unknown_symbol')."""
+
+    def markets(self) -> list[MarketInfo]:
+        """Every USDT-margined linear perpetual the exchange lists (after load_markets)."""
+
+    async def position_mode(self) -> PositionMode: ...
+
+    async def leverage_tiers(self, symbol: str) -> list[LeverageTierInfo]: ...
+
+    async def set_leverage(self, symbol: str, leverage: int) -> None:
+        """Set the same leverage for both sides, with this exchange's required parameters."""
+
+    async def fetch_leverage(self, symbol: str) -> LeverageInfo: ...
+
+    async def fetch_funding_rate(self, symbol: str) -> FundingRateInfo: ...
+
+    async def create_market_order(
+        self,
+        symbol: str,
+        side: OrderSide,
+        amount: Decimal,
+        client_order_id: str,
+        *,
+        reduce_only: bool = False,
+        position_side: PositionSide | None = None,
+    ) -> OrderReport:
+        """Send one market order (amount in base units). Never retried blindly: on an unknown outcome it
+        raises ExchangeError(outcome_unknown=True) and the caller looks the order up by client id."""
+
+    async def fetch_order(
+        self, symbol: str, client_order_id: str, exchange_order_id: str | None = None
+    ) -> OrderReport:
+        """Look an order up (by exchange id when known, else by client id); OrderNotFound if it never arrived."""
+
+    async def fetch_positions(self, symbol: str) -> list[PositionReport]:
+        """Open (non-zero) positions in `symbol`."""
+
+    async def fetch_funding_payments(self, symbol: str, since: datetime) -> list[FundingPaymentReport]: ...
+
+    async def fetch_balance(self, currency: str = "USDT") -> BalanceReport: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass
+class ConnectorRegistry:
+    """The connectors of the configured exchanges, keyed by exchange id."""
+
+    connectors: dict[str, ExchangeConnector] = field(default_factory=dict)
+
+    def get(self, exchange_id: str) -> ExchangeConnector:
+        try:
+            return self.connectors[exchange_id]
+        except KeyError:
+            configured = ", ".join(sorted(self.connectors)) or "none"
+            raise ExchangeError(
+                exchange_id,
+                "connect",
+                "exchange is not configured",
+                kind="not_configured",
+                hint=f"set ARBITRAGE_EXCHANGES__{exchange_id.upper()}__API_KEY and __SECRET (configured: {configured})",
+            ) from None
+
+    async def close(self) -> None:
+        for connector in self.connectors.values():
+            await connector.close()

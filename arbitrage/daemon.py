@@ -1,0 +1,89 @@
+"""The only place that wires things together: settings → database → connectors → services → scheduler.
+
+Runs until SIGTERM or SIGINT (or `stop` is set): then it starts no new pipeline, lets in-flight exchange calls
+finish and persist their outcome, closes every ccxt client and returns. Open positions are never abandoned:
+their rows stay OPEN and the next start resumes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from contextlib import suppress
+
+from arbitrage.db.migrate import upgrade_to_head
+from arbitrage.db.session import Database
+from arbitrage.exchanges.connector import ConnectorRegistry
+from arbitrage.exchanges.factory import build_connectors
+from arbitrage.logging import get_logger
+from arbitrage.scheduler import SubscriptionScheduler
+from arbitrage.services.markets import ConnectorMarketCatalog, MarketCatalog
+from arbitrage.services.pipeline import Pipeline
+from arbitrage.services.pipeline_config import PipelineConfig
+from arbitrage.settings import Settings
+
+log = get_logger(__name__)
+
+
+class Daemon:
+    def __init__(self, settings: Settings, *, enable_rate_limit: bool = True) -> None:
+        self.settings = settings
+        self.enable_rate_limit = enable_rate_limit
+        self.stop = asyncio.Event()
+        self.scheduler: SubscriptionScheduler | None = None
+
+    async def run(self) -> None:
+        settings = self.settings
+        await upgrade_to_head(settings.database_url)
+        db = Database(settings.database_url)
+        connectors = build_connectors(settings, enable_rate_limit=self.enable_rate_limit)
+        try:
+            await _load_markets(connectors)
+            markets = await self._market_catalog(db, connectors)
+            config = PipelineConfig.from_settings(settings)
+            pipeline = Pipeline(db, connectors, markets, config, self.stop)
+            self.scheduler = SubscriptionScheduler(db, pipeline.run, config, settings.poll_interval_seconds)
+            await self._register_periodic_jobs(markets)
+            await self.scheduler.start()
+            log.info("daemon_started", exchanges=sorted(connectors.connectors), database=db.engine.url.render_as_string())
+            await self.stop.wait()
+            log.info("daemon_stopping")
+            await self.scheduler.shutdown()
+        finally:
+            await connectors.close()
+            await db.dispose()
+            log.info("daemon_stopped")
+
+    async def _market_catalog(self, db: Database, connectors: ConnectorRegistry) -> MarketCatalog:
+        return ConnectorMarketCatalog(connectors)
+
+    async def _register_periodic_jobs(self, markets: MarketCatalog) -> None:
+        """Hook for periodic maintenance jobs (market metadata refresh)."""
+
+    def install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with suppress(NotImplementedError):  # not on every platform
+                loop.add_signal_handler(signum, self._on_signal, signum)
+
+    def _on_signal(self, signum: int) -> None:
+        log.info("signal_received", signal=signal.Signals(signum).name)
+        self.stop.set()
+
+
+async def _load_markets(connectors: ConnectorRegistry) -> None:
+    """Load every exchange's markets once, concurrently. An exchange that fails now is retried on first use."""
+    async def load(exchange_id: str) -> None:
+        try:
+            await connectors.get(exchange_id).load_markets()
+            log.info("markets_loaded", exchange=exchange_id)
+        except Exception as error:  # logged and retried later; one venue down must not stop the others
+            log.error("markets_load_failed", exchange=exchange_id, error=str(error))
+
+    await asyncio.gather(*(load(exchange_id) for exchange_id in connectors.connectors))
+
+
+async def run_daemon(settings: Settings) -> None:
+    daemon = Daemon(settings)
+    daemon.install_signal_handlers()
+    await daemon.run()

@@ -1,0 +1,116 @@
+"""Thin APScheduler wiring: one date job per pending subscription, kept in step with the database.
+
+A periodic job reads the subscriptions that still need the daemon and (re)schedules each at its prepare time
+(leverage sync runs ahead of the trigger; the pipeline then waits for the trigger itself). Rows added or
+cancelled through the CLI or SQL are picked up within one poll interval. UTC only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from arbitrage.db import repository as repo
+from arbitrage.db.session import Database
+from arbitrage.domain.status import Status
+from arbitrage.logging import get_logger
+from arbitrage.services.clock import utcnow
+from arbitrage.services.pipeline_config import PipelineConfig
+
+log = get_logger(__name__)
+
+# SYNCING_LEVERAGE and OPEN resume after a restart; OPENING and CLOSING were interrupted and get flagged.
+UNFINISHED = (Status.SCHEDULED, Status.SYNCING_LEVERAGE, Status.OPENING, Status.OPEN, Status.CLOSING)
+SYNC_JOB_ID = "sync-subscriptions"
+
+
+class SubscriptionScheduler:
+    def __init__(
+        self,
+        db: Database,
+        run_pipeline: Callable[[int], Awaitable[None]],
+        config: PipelineConfig,
+        poll_interval_seconds: float,
+    ) -> None:
+        self._db = db
+        self._run_pipeline = run_pipeline
+        self._config = config
+        self._poll_interval = poll_interval_seconds
+        self._scheduler = AsyncIOScheduler(
+            timezone="UTC",
+            # The pipeline decides what a late start means (run or SKIPPED); the scheduler always fires.
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        )
+        self._planned: dict[int, datetime] = {}
+        self.running: dict[int, asyncio.Task[None]] = {}
+
+    @property
+    def scheduler(self) -> AsyncIOScheduler:
+        return self._scheduler
+
+    async def start(self) -> None:
+        self._scheduler.start()
+        await self.sync()
+        self._scheduler.add_job(self.sync, "interval", seconds=self._poll_interval, id=SYNC_JOB_ID)
+
+    def add_periodic(self, job: Callable[[], Awaitable[None]], minutes: float, job_id: str) -> None:
+        self._scheduler.add_job(job, "interval", minutes=minutes, id=job_id)
+
+    async def sync(self) -> None:
+        async with self._db.unit_of_work() as session:
+            pending = await repo.list_subscriptions(session, UNFINISHED)
+        now = utcnow()
+        wanted: dict[int, datetime] = {}
+        for subscription in pending:
+            if subscription.id in self.running:
+                continue
+            at = self._config.prepare_time(subscription) if subscription.status is Status.SCHEDULED else now
+            wanted[subscription.id] = max(at, now)
+        for subscription_id in set(self._planned) - set(wanted):
+            self._remove(subscription_id)  # cancelled or otherwise finished elsewhere
+        for subscription_id, at in wanted.items():
+            planned = self._planned.get(subscription_id)
+            if planned is None or (planned != at and planned > now):
+                self._schedule(subscription_id, at)
+
+    def _schedule(self, subscription_id: int, at: datetime) -> None:
+        self._scheduler.add_job(
+            self._fire, "date", run_date=at, args=[subscription_id], id=_job_id(subscription_id),
+            replace_existing=True,
+        )
+        if subscription_id not in self._planned:
+            log.info("subscription_scheduled", subscription_id=subscription_id, prepare_at=at.isoformat())
+        self._planned[subscription_id] = at
+
+    def _remove(self, subscription_id: int) -> None:
+        self._planned.pop(subscription_id, None)
+        try:
+            self._scheduler.remove_job(_job_id(subscription_id))
+            log.info("subscription_unscheduled", subscription_id=subscription_id)
+        except JobLookupError:
+            pass
+
+    async def _fire(self, subscription_id: int) -> None:
+        self._planned.pop(subscription_id, None)
+        task = asyncio.current_task()
+        assert task is not None
+        self.running[subscription_id] = task
+        try:
+            await self._run_pipeline(subscription_id)
+        finally:
+            self.running.pop(subscription_id, None)
+
+    async def shutdown(self) -> None:
+        """Start nothing new; wait for running pipelines (they stop at their next wait)."""
+        self._scheduler.shutdown(wait=False)
+        if self.running:
+            log.info("waiting_for_pipelines", subscriptions=sorted(self.running))
+            await asyncio.gather(*self.running.values(), return_exceptions=True)
+
+
+def _job_id(subscription_id: int) -> str:
+    return f"subscription-{subscription_id}"

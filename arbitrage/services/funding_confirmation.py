@@ -1,0 +1,63 @@
+"""After the funding time, poll both legs' funding history until the payments appear or a timeout passes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection
+from datetime import datetime, timedelta
+
+from arbitrage.exchanges.connector import ExchangeError, FundingPaymentReport
+from arbitrage.logging import get_logger
+from arbitrage.services.leverage_sync import LegVenue
+
+log = get_logger(__name__)
+
+# A payment stamped up to this long before the funding time still belongs to it (exchanges round their stamps).
+STAMP_TOLERANCE = timedelta(seconds=60)
+
+
+async def collect_funding_payments(
+    venues: list[LegVenue],
+    *,
+    opened_at: datetime,
+    funding_time: datetime,
+    expected: Collection[str],
+    timeout_seconds: float,
+    poll_interval_seconds: float,
+    stop: asyncio.Event | None = None,
+) -> dict[str, list[FundingPaymentReport]]:
+    """Payments per exchange for this funding event. Returns as soon as every exchange in `expected` reported
+    one, or when `timeout_seconds` pass (settlement can be a minute late), or when `stop` is set."""
+    earliest = max(opened_at, funding_time - STAMP_TOLERANCE)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_seconds
+    found: dict[str, list[FundingPaymentReport]] = {venue.exchange: [] for venue in venues}
+    while True:
+        for venue, payments in zip(venues, await asyncio.gather(*(_poll(v, earliest) for v in venues)), strict=True):
+            if payments is not None:
+                found[venue.exchange] = [p for p in payments if p.paid_at >= earliest]
+        if all(found.get(exchange) for exchange in expected):
+            return found
+        remaining = deadline - loop.time()
+        if remaining <= 0 or (stop is not None and stop.is_set()):
+            return found
+        await _pause(min(poll_interval_seconds, remaining), stop)
+
+
+async def _poll(venue: LegVenue, since: datetime) -> list[FundingPaymentReport] | None:
+    try:
+        return await venue.connector.fetch_funding_payments(venue.symbol, since)
+    except ExchangeError as error:
+        log.warning("funding_history_unavailable", exchange=venue.exchange, reason=error.user_message)
+        return None
+
+
+async def _pause(seconds: float, stop: asyncio.Event | None) -> None:
+    if stop is None:
+        await asyncio.sleep(seconds)
+        return
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
+

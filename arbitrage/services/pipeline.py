@@ -1,0 +1,253 @@
+"""Runs ONE subscription through its steps:
+
+    prepare (leverage sync + funding check, ahead of the trigger) → open both legs at the trigger →
+    hold through the funding time and confirm the payments → close both legs → COMPLETED.
+
+Each step's state is committed before the next exchange action, and each order's row before it is sent.
+It can start from SCHEDULED, and resume from SYNCING_LEVERAGE or OPEN after a restart. On shutdown it stops
+only at a wait (never in the middle of an exchange call), leaving the row as it is for the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from arbitrage.db import repository as repo
+from arbitrage.db.models import Subscription
+from arbitrage.db.session import Database
+from arbitrage.domain import Leg, OrderPurpose, Side
+from arbitrage.domain.errors import DomainError
+from arbitrage.domain.funding import funding_favours_side, should_skip_missed
+from arbitrage.domain.leverage import resolve_leverage
+from arbitrage.domain.order_ids import client_order_id
+from arbitrage.domain.sizing import round_amount_to_both
+from arbitrage.domain.status import Status, is_terminal
+from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError, FundingRateInfo
+from arbitrage.logging import bind_subscription, get_logger
+from arbitrage.services.clock import sleep_until, utcnow
+from arbitrage.services.leverage_sync import LegVenue, LeverageSyncFailed, sync_leverage
+from arbitrage.services.markets import MarketCatalog
+from arbitrage.services.pipeline_config import PipelineConfig
+from arbitrage.services.position_legs import close_legs, open_legs
+from arbitrage.services.settlement import confirm_funding, record_result
+
+log = get_logger(__name__)
+
+# The primary's next funding time may differ from the subscription's by this much (exchanges round stamps).
+FUNDING_TIME_TOLERANCE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class EntryPlan:
+    amount: Decimal
+    leverage: int
+    hedge_pays_at_same_time: bool
+
+
+class Pipeline:
+    def __init__(
+        self,
+        db: Database,
+        connectors: ConnectorRegistry,
+        markets: MarketCatalog,
+        config: PipelineConfig,
+        stop: asyncio.Event | None = None,
+    ) -> None:
+        self.db = db
+        self.connectors = connectors
+        self.markets = markets
+        self.config = config
+        self.stop = stop or asyncio.Event()
+
+    async def run(self, subscription_id: int) -> None:
+        with bind_subscription(subscription_id):
+            try:
+                await self._run(subscription_id)
+            except Exception as error:  # the last line of defence: never leave a row silently half-done
+                log.exception("pipeline_crashed", error=str(error))
+                await self._fail_loudly(subscription_id, f"internal error: {error}")
+
+    async def _run(self, subscription_id: int) -> None:
+        subscription = await self._load(subscription_id)
+        if subscription.status is Status.SCHEDULED and not await self._start(subscription):
+            return
+        if subscription.status is Status.SYNCING_LEVERAGE:
+            plan = await self._prepare(subscription)
+            if plan is None or not await self._wait_for_trigger(subscription):
+                return
+            if not await open_legs(self, subscription, plan.amount):
+                return
+            await self._record_plan_event(subscription, plan)
+        if subscription.status is Status.OPEN:
+            await self._hold_and_close(subscription)
+        elif subscription.status in (Status.OPENING, Status.CLOSING):
+            await self.transition(
+                subscription,
+                Status.NEEDS_ATTENTION,
+                f"daemon stopped while {subscription.status.lower()}; orders may be open on "
+                f"{subscription.primary_exchange} and {subscription.hedge_exchange}: check positions and close them",
+                event="interrupted",
+            )
+
+    # --- steps -------------------------------------------------------------------------------------------------
+
+    async def _start(self, subscription: Subscription) -> bool:
+        if should_skip_missed(utcnow(), subscription.funding_time, self.config.exchange_min_leads(subscription)):
+            await self.transition(
+                subscription,
+                Status.SKIPPED,
+                f"missed: the entry deadline {self.config.entry_deadline(subscription).isoformat()} has passed",
+                event="missed",
+            )
+            return False
+        try:
+            await self.transition(subscription, Status.SYNCING_LEVERAGE, "trigger approaching", event="triggered")
+        except repo.StatusConflict:
+            log.info("subscription_changed_before_trigger")  # e.g. cancelled by the CLI a moment ago
+            return False
+        return True
+
+    async def _prepare(self, subscription: Subscription) -> EntryPlan | None:
+        primary, hedge = self.venues(subscription)
+        try:
+            primary_rate, hedge_rate = await asyncio.gather(
+                primary.connector.fetch_funding_rate(primary.symbol),
+                hedge.connector.fetch_funding_rate(hedge.symbol),
+            )
+            skip_reason = self._funding_skip_reason(subscription, primary_rate)
+            if skip_reason:
+                await self.transition(subscription, Status.SKIPPED, skip_reason, event="funding_checked",
+                                       details={"rate": str(primary_rate.rate)})
+                return None
+            plan = await self._plan(subscription, primary_rate, hedge_rate)
+            await sync_leverage(primary, hedge, plan.leverage)
+        except LeverageSyncFailed as error:
+            await self.transition(subscription, Status.ERROR, str(error), event="leverage_sync_failed")
+            return None
+        except (ExchangeError, DomainError) as error:
+            message = error.user_message
+            await self.transition(subscription, Status.ERROR, f"Preparation failed: {message}", event="prepare_failed")
+            return None
+        async with self.db.unit_of_work() as session:
+            await repo.add_event(session, subscription.id, "leverage_synced",
+                                 message=f"leverage {plan.leverage} set and verified on both exchanges",
+                                 details={"leverage": plan.leverage, "rate": str(primary_rate.rate),
+                                          "amount": str(plan.amount),
+                                          "hedge_pays_at_same_time": plan.hedge_pays_at_same_time})
+            stored = await repo.require_subscription(session, subscription.id)
+            stored.applied_leverage = plan.leverage
+            subscription.applied_leverage = plan.leverage
+        log.info("leverage_synced", leverage=plan.leverage, funding_rate=str(primary_rate.rate))
+        return plan
+
+    def _funding_skip_reason(self, subscription: Subscription, rate: FundingRateInfo) -> str | None:
+        if not funding_favours_side(rate.rate, Side(subscription.side), self.config.min_funding_rate):
+            return (
+                f"funding rate {rate.rate} on {rate.exchange} does not pay a {subscription.side} position "
+                f"(minimum {self.config.min_funding_rate})"
+            )
+        next_time = rate.next_funding_time
+        if next_time is not None and abs(next_time - subscription.funding_time) > FUNDING_TIME_TOLERANCE:
+            return (
+                f"{rate.exchange}'s next funding is at {next_time.isoformat()}, not at "
+                f"{subscription.funding_time.isoformat()}: nothing would be earned"
+            )
+        return None
+
+    async def _plan(
+        self, subscription: Subscription, primary_rate: FundingRateInfo, hedge_rate: FundingRateInfo
+    ) -> EntryPlan:
+        primary_rules, hedge_rules = await asyncio.gather(
+            self.markets.rules(subscription.primary_exchange, subscription.primary_symbol),
+            self.markets.rules(subscription.hedge_exchange, subscription.hedge_symbol),
+        )
+        price = primary_rate.mark_price or hedge_rate.mark_price
+        sized = round_amount_to_both(subscription.amount, primary_rules, hedge_rules, price)
+        notional = sized.amount * price if price is not None else Decimal(0)
+        primary_max, hedge_max = await asyncio.gather(
+            self.markets.max_leverage(subscription.primary_exchange, subscription.primary_symbol, notional),
+            self.markets.max_leverage(subscription.hedge_exchange, subscription.hedge_symbol, notional),
+        )
+        resolution = resolve_leverage(
+            subscription.leverage, self.config.default_leverage, primary_max, hedge_max,
+            subscription.primary_exchange, subscription.hedge_exchange,
+        )
+        if resolution.capped:
+            async with self.db.unit_of_work() as session:
+                await repo.add_event(session, subscription.id, "leverage_capped", message=resolution.reason,
+                                     details={"requested": resolution.requested, "applied": resolution.applied})
+        hedge_time = hedge_rate.next_funding_time
+        same_time = hedge_time is not None and abs(hedge_time - subscription.funding_time) <= FUNDING_TIME_TOLERANCE
+        return EntryPlan(sized.amount, resolution.applied, same_time)
+
+    async def _wait_for_trigger(self, subscription: Subscription) -> bool:
+        if not await sleep_until(self.config.trigger_time(subscription), self.stop):
+            log.info("pipeline_paused_for_shutdown", status=str(subscription.status))
+            return False
+        if utcnow() >= self.config.entry_deadline(subscription):
+            await self.transition(subscription, Status.SKIPPED, "entry deadline passed before the orders could go out",
+                                   event="missed")
+            return False
+        return True
+
+    async def _record_plan_event(self, subscription: Subscription, plan: EntryPlan) -> None:
+        if plan.amount != subscription.amount:
+            async with self.db.unit_of_work() as session:
+                await repo.add_event(session, subscription.id, "amount_rounded",
+                                     message=f"amount {subscription.amount} rounded to {plan.amount}")
+
+    async def _hold_and_close(self, subscription: Subscription) -> None:
+        if not await sleep_until(subscription.funding_time, self.stop):
+            log.info("pipeline_paused_for_shutdown", status=str(subscription.status))
+            return
+        payments = await confirm_funding(self, subscription)
+        if payments is None:
+            return  # stopping: the row stays OPEN for the next start
+        closed = await close_legs(self, subscription)
+        if closed:
+            await record_result(self, subscription)
+
+    # --- shared with the step modules (position_legs, settlement) ----------------------------------------------------------------------
+
+    def venues(self, subscription: Subscription) -> tuple[LegVenue, LegVenue]:
+        return (
+            LegVenue(self.connectors.get(subscription.primary_exchange), subscription.primary_symbol),
+            LegVenue(self.connectors.get(subscription.hedge_exchange), subscription.hedge_symbol),
+        )
+
+    def client_order_id(self, subscription: Subscription, leg: Leg, purpose: OrderPurpose, attempt: int = 1) -> str:
+        return client_order_id(subscription.id, subscription.created_at, leg, purpose, attempt)
+
+    async def _load(self, subscription_id: int) -> Subscription:
+        async with self.db.unit_of_work() as session:
+            return await repo.require_subscription(session, subscription_id)
+
+    async def transition(
+        self, subscription: Subscription, to_status: Status, message: str, *, event: str = "status_changed",
+        details: dict | None = None,
+    ) -> None:
+        # The row says why it ended: the reason of an ERROR, NEEDS_ATTENTION or SKIPPED lands in error_message.
+        error_message = message if to_status in (Status.ERROR, Status.NEEDS_ATTENTION, Status.SKIPPED) else None
+        async with self.db.unit_of_work() as session:
+            stored = await repo.require_subscription(session, subscription.id)
+            await repo.transition(session, stored, to_status, event=event, message=message, details=details,
+                                  error_message=error_message)
+        subscription.status = to_status
+        if error_message is not None:
+            subscription.error_message = error_message
+
+    async def _fail_loudly(self, subscription_id: int, message: str) -> None:
+        try:
+            async with self.db.unit_of_work() as session:
+                stored = await repo.require_subscription(session, subscription_id)
+                target = Status.ERROR if stored.status in (Status.SCHEDULED, Status.SYNCING_LEVERAGE) else (
+                    Status.NEEDS_ATTENTION
+                )
+                if not is_terminal(stored.status) and stored.status is not Status.NEEDS_ATTENTION:
+                    await repo.transition(session, stored, target, event="pipeline_crashed", message=message)
+        except Exception:
+            log.exception("pipeline_crash_not_recorded")
+

@@ -24,7 +24,7 @@ from arbitrage.cli_context import (
     options,
 )
 from arbitrage.db.migrate import current_revision, head_revision, upgrade_to_head
-from arbitrage.logging import redact_text
+from arbitrage.logging import configure_logging, redact_text
 from arbitrage.settings import ENV_FILE_VARIABLE, database_backend
 
 app = typer.Typer(
@@ -105,6 +105,33 @@ def simulator(
         asyncio.run(run_forever(scenario, host, port, write_env))
     except KeyboardInterrupt:
         pass
+
+
+@app.command("run")
+def run() -> None:
+    """Run the daemon: trade every SCHEDULED subscription at its funding time, until SIGTERM or SIGINT."""
+    settings = load_cli_settings()
+    if not settings.configured_exchanges:
+        raise CliError(
+            "no exchange is configured: set ARBITRAGE_EXCHANGES__<ID>__API_KEY and __SECRET "
+            "(see config/arbitrage.env.example), or point them at `arbitrage simulator --write-env FILE`"
+        )
+    from arbitrage.daemon import run_daemon
+
+    asyncio.run(run_daemon(settings))
+
+
+@app.command("demo")
+def demo() -> None:
+    """One complete funding cycle against the built-in simulator: no keys, no network, about 30 seconds."""
+    settings = load_cli_settings()
+    if not options.debug:  # the timeline is the output; log lines only for warnings and worse
+        configure_logging(settings.resolved_log_format(sys.stderr), "WARNING")
+    from arbitrage.demo import run_demo
+
+    code = asyncio.run(run_demo())
+    if code:
+        raise CliError("the demo subscription did not complete (see its events above)", exit_code=RUNTIME_ERROR)
 
 
 def _exit_code(code: object) -> int:

@@ -61,8 +61,11 @@ class SubscriptionScheduler:
         self._scheduler.add_job(job, "interval", minutes=minutes, id=job_id)
 
     async def sync(self) -> None:
-        async with self._db.unit_of_work() as session:
-            pending = await repo.list_subscriptions(session, UNFINISHED)
+        try:
+            async with self._db.unit_of_work() as session:
+                pending = await repo.list_subscriptions(session, UNFINISHED)
+        except asyncio.CancelledError:
+            return  # the scheduler is shutting down; the next start reads the database again
         now = utcnow()
         wanted: dict[int, datetime] = {}
         for subscription in pending:

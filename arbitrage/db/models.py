@@ -167,10 +167,14 @@ class SymbolFilter(Base):
 
 
 class FundingPayment(Base):
-    """A funding payment as reported by the exchange: `amount` > 0 received, < 0 paid."""
+    """A subscription's part of a funding payment: `amount` > 0 received, < 0 paid.
+
+    One exchange payment covers the account's whole net position in a symbol, so when several subscriptions
+    share an exchange and symbol each records its own share under the same exchange_payment_id.
+    """
 
     __tablename__ = "funding_payments"
-    __table_args__ = (UniqueConstraint("exchange", "exchange_payment_id"),)
+    __table_args__ = (UniqueConstraint("subscription_id", "exchange", "exchange_payment_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"), index=True)

@@ -313,8 +313,9 @@ async def add_funding_payment(
     paid_at: datetime,
     exchange_payment_id: str,
 ) -> FundingPayment:
-    """Record a payment once: a second call with the same (exchange, exchange_payment_id) returns the stored
-    row unchanged. Safe against a concurrent writer (INSERT ... ON CONFLICT DO NOTHING)."""
+    """Record a subscription's share of a payment once: a second call with the same (subscription, exchange,
+    exchange_payment_id) returns the stored row unchanged. Safe against a concurrent writer (INSERT ... ON
+    CONFLICT DO NOTHING). Subscriptions sharing one exchange payment each record their own share of it."""
     await session.flush()
     values = {
         "subscription_id": subscription_id,
@@ -329,12 +330,14 @@ async def add_funding_payment(
     statement = (
         insert(FundingPayment)
         .values(**values)
-        .on_conflict_do_nothing(index_elements=["exchange", "exchange_payment_id"])
+        .on_conflict_do_nothing(index_elements=["subscription_id", "exchange", "exchange_payment_id"])
     )
     await session.execute(statement)
     stored = await session.scalar(
         select(FundingPayment).where(
-            FundingPayment.exchange == exchange, FundingPayment.exchange_payment_id == exchange_payment_id
+            FundingPayment.subscription_id == subscription_id,
+            FundingPayment.exchange == exchange,
+            FundingPayment.exchange_payment_id == exchange_payment_id,
         )
     )
     assert stored is not None
@@ -347,4 +350,10 @@ async def payments_for(session: AsyncSession, subscription_id: int) -> Sequence[
         .where(FundingPayment.subscription_id == subscription_id)
         .order_by(FundingPayment.paid_at, FundingPayment.id)
     )
+    return (await session.scalars(query)).all()
+
+
+async def orders_on(session: AsyncSession, exchange: str, symbol: str) -> Sequence[Order]:
+    """Every subscription's orders on one exchange and symbol (one-way accounts net them into one position)."""
+    query = select(Order).where(Order.exchange == exchange, Order.symbol == symbol).order_by(Order.id)
     return (await session.scalars(query)).all()

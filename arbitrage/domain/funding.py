@@ -199,3 +199,15 @@ def _require_lead(seconds: float) -> None:
 def _require_decimal(name: str, value: Decimal) -> None:
     if not isinstance(value, Decimal) or not value.is_finite():
         raise ValidationError(f"{name} {value!r} must be a finite Decimal")
+
+
+def share_of_payment(payment: Decimal, own_position: Decimal, net_position: Decimal) -> Decimal:
+    """A subscription's part of one funding payment that covered the account's whole NET position.
+
+    Positions are signed base amounts (+ long, - short) held at the funding instant. Several subscriptions on one
+    one-way account and symbol share a single payment; each gets `payment × own / net`, so the parts add up to
+    the payment and a long's part has the opposite sign of a short's.
+    """
+    if net_position == 0:
+        return Decimal(0)
+    return payment * own_position / net_position

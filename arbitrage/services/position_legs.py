@@ -103,7 +103,7 @@ async def close_legs(pipeline: Pipeline, subscription: Subscription) -> bool:
     to_close = [(spec, held) for spec in specs if (held := open_exposure(orders, spec.leg)) > 0]
     closed, error = await _reduce(pipeline, subscription, OrderPurpose.CLOSE, to_close)
     if closed:
-        error = await _check_flat(pipeline, specs)
+        error = await _check_flat(pipeline, subscription, specs)
     if error:
         await pipeline.transition(subscription, Status.NEEDS_ATTENTION, f"close failed: {error}",
                                    event="close_failed")
@@ -148,7 +148,9 @@ async def _reduce(
     return False, error
 
 
-async def _check_flat(pipeline: Pipeline, specs: Sequence[LegSpec]) -> str | None:
+async def _check_flat(pipeline: Pipeline, subscription: Subscription, specs: Sequence[LegSpec]) -> str | None:
+    """After the closes filled: is anything left? A residual position is ours unless another active subscription
+    trades the same exchange and symbol (one-way accounts net them), in which case it is noted, not escalated."""
     problems = []
     for spec in specs:
         try:
@@ -157,8 +159,26 @@ async def _check_flat(pipeline: Pipeline, specs: Sequence[LegSpec]) -> str | Non
             problems.append(f"could not verify {spec.exchange} is flat: {error.user_message}")
             continue
         for position in positions:
-            problems.append(f"{spec.exchange} still holds {position.side} {position.amount} {spec.symbol}")
+            residual = f"{spec.exchange} still holds {position.side} {position.amount} {spec.symbol}"
+            sharing = await _other_active_subscriptions(pipeline, subscription, spec)
+            if not sharing:
+                problems.append(residual)
+                continue
+            async with pipeline.db.unit_of_work() as session:
+                await repo.add_event(session, subscription.id, "position_shared",
+                                     message=f"{residual}; it belongs to subscription(s) {sharing}")
     return "; ".join(problems) or None
+
+
+async def _other_active_subscriptions(pipeline: Pipeline, subscription: Subscription, spec: LegSpec) -> list[int]:
+    async with pipeline.db.unit_of_work() as session:
+        active = await repo.list_subscriptions(session, (Status.OPENING, Status.OPEN, Status.CLOSING))
+    return [
+        other.id for other in active
+        if other.id != subscription.id
+        and (spec.exchange, spec.symbol) in {(other.primary_exchange, other.primary_symbol),
+                                             (other.hedge_exchange, other.hedge_symbol)}
+    ]
 
 
 async def _persist(session, subscription_id: int, intent: OrderIntent) -> Order:

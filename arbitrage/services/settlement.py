@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from arbitrage.db import repository as repo
 from arbitrage.db.models import Order, Subscription
-from arbitrage.domain import Leg, OrderPurpose, Side
-from arbitrage.domain.funding import ClosedLeg, realized_pnl
+from arbitrage.domain import Leg, OrderPurpose, OrderSide, Side
+from arbitrage.domain.funding import ClosedLeg, realized_pnl, share_of_payment
 from arbitrage.domain.status import Status
 from arbitrage.exchanges.connector import FundingPaymentReport
 from arbitrage.logging import get_logger
@@ -44,22 +46,37 @@ async def confirm_funding(pipeline: Pipeline, subscription: Subscription) -> lis
     if missing and pipeline.stop.is_set():
         return None
     async with pipeline.db.unit_of_work() as session:
+        shares = []
         for payment in payments:
+            share = await _our_share(session, subscription, payment)
+            shares.append((payment.exchange, share))
             await repo.add_funding_payment(
                 session, subscription_id=subscription.id, exchange=payment.exchange, symbol=payment.symbol,
-                amount=payment.amount, paid_at=payment.paid_at, exchange_payment_id=payment.payment_id,
+                amount=share, paid_at=payment.paid_at, exchange_payment_id=payment.payment_id,
             )
-        total = sum((p.amount for p in payments), Decimal(0))
+        total = sum((share for _, share in shares), Decimal(0))
         if missing:
             message = (f"funding payment not seen on {', '.join(missing)} within "
                        f"{pipeline.config.funding_confirm_timeout_seconds:g} s; closing anyway")
             await repo.add_event(session, subscription.id, "funding_not_confirmed", message=message)
             log.warning("funding_not_confirmed", missing=missing)
         else:
-            await repo.add_event(session, subscription.id, "funding_confirmed", message=f"funding {total} USDT",
-                                 details={p.exchange: str(p.amount) for p in payments})
+            await repo.add_event(session, subscription.id, "funding_confirmed", message=f"funding {_plain(total)} USDT",
+                                 details={exchange: str(share) for exchange, share in shares})
             log.info("funding_confirmed", total=str(total))
     return payments
+
+
+async def _our_share(session: AsyncSession, subscription: Subscription, payment: FundingPaymentReport) -> Decimal:
+    """One-way accounts net every subscription's position in a symbol and pay funding on the net; each
+    subscription's share follows from the positions our own orders held at the funding instant."""
+    positions: dict[int, Decimal] = {}
+    for order in await repo.orders_on(session, payment.exchange, payment.symbol):
+        if order.filled > 0 and order.sent_at is not None and order.sent_at <= subscription.funding_time:
+            signed = order.filled if order.side is OrderSide.BUY else -order.filled
+            positions[order.subscription_id] = positions.get(order.subscription_id, Decimal(0)) + signed
+    own = positions.get(subscription.id, Decimal(0))
+    return share_of_payment(payment.amount, own, sum(positions.values(), Decimal(0)))
 
 
 async def _hedge_pays_now(pipeline: Pipeline, subscription: Subscription) -> bool:
@@ -87,7 +104,7 @@ async def record_result(pipeline: Pipeline, subscription: Subscription) -> None:
         stored.funding_received, stored.fees, stored.realized_pnl = funding, fees, pnl
         await repo.transition(
             session, stored, Status.COMPLETED, event="completed",
-            message=f"funding {funding}, fees {fees}, realized PnL {pnl} USDT",
+            message=f"funding {_plain(funding)}, fees {_plain(fees)}, realized PnL {_plain(pnl)} USDT",
             details={"funding_received": str(funding), "fees": str(fees), "realized_pnl": str(pnl)},
         )
     subscription.status = Status.COMPLETED
@@ -101,6 +118,11 @@ def _closed_leg(orders: Sequence[Order], leg: Leg, side: Side) -> ClosedLeg | No
         return None
     amount = sum((o.filled for o in entries), Decimal(0))
     return ClosedLeg(side=side, amount=amount, entry_price=_average(entries), exit_price=_average(exits))
+
+
+def _plain(value: Decimal) -> str:
+    """0.24000000 → 0.24, 1E+1 → 10: amounts in messages read like amounts."""
+    return format(value.normalize(), "f") if value else "0"
 
 
 def _average(orders: Sequence[Order]) -> Decimal:

@@ -101,7 +101,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_funding_payments")),
         sa.UniqueConstraint(
-            "exchange", "exchange_payment_id", name=op.f("uq_funding_payments_exchange_exchange_payment_id")
+            "subscription_id",
+            "exchange",
+            "exchange_payment_id",
+            name=op.f("uq_funding_payments_subscription_id_exchange_exchange_payment_id"),
         ),
     )
     op.create_index(op.f("ix_funding_payments_subscription_id"), "funding_payments", ["subscription_id"], unique=False)

@@ -217,6 +217,17 @@ async def test_funding_payment_is_recorded_once(session: AsyncSession) -> None:
     assert await session.scalar(select(func.count()).select_from(FundingPayment)) == 2
 
 
+async def test_one_exchange_payment_is_shared_by_subscriptions(session: AsyncSession) -> None:
+    first, second = await _create(session), await _create(session)
+    payment = dict(exchange="bybit", symbol="BTC/USDT:USDT", paid_at=datetime(2030, 1, 1, 8, tzinfo=UTC),
+                   exchange_payment_id="p-9")
+    await repo.add_funding_payment(session, subscription_id=first.id, amount=Decimal("0.18"), **payment)  # type: ignore[arg-type]
+    await repo.add_funding_payment(session, subscription_id=second.id, amount=Decimal("0.36"), **payment)  # type: ignore[arg-type]
+    await session.commit()
+    assert [p.amount for p in await repo.payments_for(session, first.id)] == [Decimal("0.18")]
+    assert [p.amount for p in await repo.payments_for(session, second.id)] == [Decimal("0.36")]
+
+
 async def test_add_event_without_status_change(session: AsyncSession) -> None:
     subscription = await _create(session)
     await repo.add_event(session, subscription.id, "leverage_synced", details={"bybit": 3, "bingx": 3})

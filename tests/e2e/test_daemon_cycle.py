@@ -180,3 +180,19 @@ async def test_cancel_before_trigger_means_no_activity(sim, harness_factory, tmp
     for exchange in ("bingx", "bybit"):
         assert harness.requests(exchange, LEVERAGE_PATHS[exchange], BTC) == []
         assert harness.requests(exchange, ORDER_PATHS[exchange], BTC) == []
+
+
+async def test_two_subscriptions_sharing_a_pair_both_complete(sim, harness_factory, tmp_path):
+    """One-way accounts net both subscriptions' positions; neither may mistake the other's exposure for its own."""
+    harness = await harness_factory(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    sim.engine.set_funding("bybit", BTC, rate=Decimal("0.0004"))
+    first, _ = await harness.subscribe("bybit", "binanceusdm", Side.SHORT, amount="0.01", funding_in=4.5)
+    second, _ = await harness.subscribe("bybit", "binanceusdm", Side.SHORT, amount="0.02", funding_in=4.5)
+    await harness.start()
+    assert await harness.wait_until_finished([first, second]) == {first: Status.COMPLETED, second: Status.COMPLETED}
+    for exchange in ("bybit", "binanceusdm"):
+        venue = sim.engine.venue(exchange)
+        assert venue.position_views(venue.default_account(), BTC) == []
+    payments = [(await harness.story(i)).payments for i in (first, second)]
+    primary_amounts = [next(p.amount for p in story if p.exchange == "bybit") for story in payments]
+    assert primary_amounts[1] == 2 * primary_amounts[0], "each subscription records its own share of the payment"

@@ -259,3 +259,20 @@ def test_realized_pnl(legs: tuple[ClosedLeg, ...], funding: str, fees: str, expe
 
 def test_every_exchange_has_a_funding_sign() -> None:
     assert set(FUNDING_AMOUNT_SIGN) == set(EXCHANGE_IDS)
+
+
+@pytest.mark.parametrize(
+    ("payment", "own", "net", "share"),
+    [
+        ("0.54", "-0.01", "-0.03", "0.18"),  # two shorts share one payment by size
+        ("0.54", "-0.02", "-0.03", "0.36"),
+        ("0.3", "-0.01", "-0.01", "0.3"),  # alone: the whole payment
+        ("0.06", "0.01", "-0.01", "-0.06"),  # a long netted against a larger short pays what a short receives
+        ("0.06", "-0.02", "-0.01", "0.12"),
+        ("0", "0.01", "0", "0"),  # fully netted: nothing was paid
+    ],
+)
+def test_share_of_payment(payment, own, net, share):
+    from arbitrage.domain.funding import share_of_payment
+
+    assert share_of_payment(Decimal(payment), Decimal(own), Decimal(net)) == Decimal(share)

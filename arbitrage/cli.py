@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from arbitrage import cli_subscriptions
+from arbitrage.cli_markets import markets_app
 from arbitrage.cli_context import (
     RUNTIME_ERROR,
     CliError,
@@ -36,6 +37,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(markets_app, name="markets")
 
 
 @app.callback()

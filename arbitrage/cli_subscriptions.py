@@ -9,7 +9,10 @@ from typing import Annotated
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rich.console import Console
+
 from arbitrage.cli_context import (
+    RUNTIME_ERROR,
     CliError,
     load_cli_settings,
     open_database,
@@ -24,6 +27,7 @@ from arbitrage.cli_validation import (
 )
 from arbitrage.db import repository as repo
 from arbitrage.db.models import FundingPayment, Order, Subscription, SubscriptionEvent
+from arbitrage.db.session import Database
 from arbitrage.domain import EXCHANGE_IDS
 from arbitrage.domain.status import Status
 from arbitrage.presenters import (
@@ -34,6 +38,7 @@ from arbitrage.presenters import (
     subscription_detail_table,
     subscriptions_table,
 )
+from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError
 from arbitrage.settings import Settings
 
 _EXCHANGES = ", ".join(EXCHANGE_IDS)
@@ -48,9 +53,13 @@ def subscribe(
     amount: Annotated[str, typer.Option(help="Position size in base units (same on both legs), e.g. 0.01.")],
     symbol: Annotated[str | None, typer.Option(help="Unified symbol for both legs, e.g. BTC/USDT:USDT.")] = None,
     funding_time: Annotated[
-        str | None, typer.Option(help="Funding time, ISO-8601 with offset, e.g. 2026-11-22T08:00:00Z.")
+        str | None,
+        typer.Option(help="Funding time, ISO-8601 with offset, e.g. 2026-11-22T08:00:00Z (default: the primary's next)."),
     ] = None,
-    leverage: Annotated[str | None, typer.Option(help="Leverage 1..125 (default: ARBITRAGE_DEFAULT_LEVERAGE).")] = None,
+    leverage: Annotated[
+        str | None,
+        typer.Option(help="Leverage 1..125, or max: the highest both exchanges allow (default: ARBITRAGE_DEFAULT_LEVERAGE)."),
+    ] = None,
     lead_seconds: Annotated[
         str | None, typer.Option(help="Open this many seconds before funding (default: ARBITRAGE_LEAD_SECONDS).")
     ] = None,
@@ -72,24 +81,54 @@ def subscribe(
         funding_time=funding_time,
         lead_seconds=lead_seconds,
     )
-    try:  # everything is validated before the database is touched
+    try:  # everything that can be checked offline is, before the database or an exchange is touched
         request = validate_subscribe(
             raw,
             now=datetime.now(UTC),
             default_lead_seconds=settings.lead_seconds,
             min_lead_seconds={exchange: settings.min_lead_seconds(exchange) for exchange in EXCHANGE_IDS},
+            require_funding_time=False,
         )
+        from arbitrage.cli_market_checks import connectors_for  # imports ccxt: only for this command
+
+        connectors = connectors_for(settings, [request.primary_exchange, request.hedge_exchange])
     except InputError as error:
         raise CliError(str(error)) from None
-    created = asyncio.run(_create(settings, request))
+    symbol_options = ("--primary-symbol" if primary_symbol else "--symbol", "--hedge-symbol" if hedge_symbol else "--symbol")
+    created, notes = asyncio.run(_check_and_create(settings, connectors, request, symbol_options))
+    err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    for note in notes:
+        err_console.print(f"note: {note}", markup=False)
     if json_output:
         print_json(created)
     else:
         typer.echo(created["id"])
 
 
-async def _create(settings: Settings, request: NewSubscription) -> dict[str, object]:
-    async with open_database(settings) as database, database.unit_of_work() as session:
+async def _check_and_create(
+    settings: Settings, connectors: ConnectorRegistry, request: NewSubscription, symbol_options: tuple[str, str]
+) -> tuple[dict[str, object], list[str]]:
+    """The market checks (a bad request writes no subscription), then the row."""
+    from arbitrage.cli_market_checks import check_against_markets
+
+    try:
+        async with open_database(settings) as database:
+            try:
+                checked = await check_against_markets(
+                    settings, database, connectors, request, now=datetime.now(UTC), symbol_options=symbol_options
+                )
+            except InputError as error:
+                raise CliError(str(error)) from None
+            except ExchangeError as error:
+                raise CliError(error.user_message, exit_code=RUNTIME_ERROR) from None
+            return await _create(database, checked.request), checked.notes
+    finally:
+        await connectors.close()
+
+
+async def _create(database: Database, request: NewSubscription) -> dict[str, object]:
+    assert request.funding_time is not None
+    async with database.unit_of_work() as session:
         subscription = await repo.create_subscription(
             session,
             primary_exchange=request.primary_exchange,

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Literal
 
 from arbitrage.domain import EXCHANGE_IDS, Side, UnknownExchange, normalize_exchange_id
 
@@ -55,8 +56,8 @@ class NewSubscription:
     hedge_symbol: str
     side: Side
     amount: Decimal
-    leverage: int | None
-    funding_time: datetime
+    leverage: int | Literal["max"] | None
+    funding_time: datetime | None  # None only with require_funding_time=False: the caller resolves it
     lead_seconds: int
 
 
@@ -71,8 +72,10 @@ def validate_subscribe(
     default_lead_seconds: int,
     min_lead_seconds: Mapping[str, int],
     resolve_funding_time: FundingTimeResolver = _no_resolver,
+    require_funding_time: bool = True,
 ) -> NewSubscription:
-    """Check every option that can be checked offline; raise `InputError` on the first problem."""
+    """Check every option that can be checked offline; raise `InputError` on the first problem. With
+    `require_funding_time=False` a missing --funding-time is left None (and its timing unchecked) for the caller."""
     primary = parse_exchange("--primary", raw.primary)
     hedge = parse_exchange("--hedge", raw.hedge)
     if primary == hedge:
@@ -94,14 +97,15 @@ def validate_subscribe(
                 f"it); use --lead-seconds {minimum} or more",
             )
 
+    funding_time: datetime | None
     if raw.funding_time is not None:
         funding_time = parse_funding_time(raw.funding_time)
     else:
-        resolved = resolve_funding_time(primary, primary_symbol)
-        if resolved is None:
+        funding_time = resolve_funding_time(primary, primary_symbol)
+        if funding_time is None and require_funding_time:
             raise InputError("--funding-time", f"required, e.g. --funding-time {FUNDING_TIME_EXAMPLE}")
-        funding_time = resolved
-    check_timing(funding_time, lead_seconds, now)
+    if funding_time is not None:
+        check_timing(funding_time, lead_seconds, now)
 
     return NewSubscription(
         primary_exchange=primary,
@@ -160,8 +164,11 @@ def parse_amount(value: str) -> Decimal:
     return amount
 
 
-def parse_leverage(value: str) -> int:
-    problem = f"must be a whole number from 1 to {MAX_LEVERAGE}, not {value!r}"
+def parse_leverage(value: str) -> int | Literal["max"]:
+    """1..125, or 'max': the highest leverage both exchanges allow for the position, resolved at the trigger."""
+    if value.strip().lower() == "max":
+        return "max"
+    problem = f"must be a whole number from 1 to {MAX_LEVERAGE} or 'max', not {value!r}"
     try:
         leverage = int(value.strip())
     except ValueError:

@@ -17,12 +17,15 @@ from arbitrage.exchanges.connector import ConnectorRegistry
 from arbitrage.exchanges.factory import build_connectors
 from arbitrage.logging import get_logger
 from arbitrage.scheduler import SubscriptionScheduler
-from arbitrage.services.markets import ConnectorMarketCatalog, MarketCatalog
+from arbitrage.services.account_modes import detect_position_modes
+from arbitrage.services.markets import CachedMarketCatalog, MarketCatalog
 from arbitrage.services.pipeline import Pipeline
 from arbitrage.services.pipeline_config import PipelineConfig
 from arbitrage.settings import Settings
 
 log = get_logger(__name__)
+
+MARKETS_JOB_ID = "refresh-markets"
 
 
 class Daemon:
@@ -31,6 +34,7 @@ class Daemon:
         self.enable_rate_limit = enable_rate_limit
         self.stop = asyncio.Event()
         self.scheduler: SubscriptionScheduler | None = None
+        self._position_modes: asyncio.Task[object] | None = None
 
     async def run(self) -> None:
         settings = self.settings
@@ -55,10 +59,18 @@ class Daemon:
             log.info("daemon_stopped")
 
     async def _market_catalog(self, db: Database, connectors: ConnectorRegistry) -> MarketCatalog:
-        return ConnectorMarketCatalog(connectors)
+        """The symbol_filters cache, refreshed now (markets were just loaded). Each account's position mode is read
+        in the background: with ccxt's throttle MEXC's first call after contract/detail waits ~5 s, which need not
+        delay the start (an order needing the mode before it is known reads it itself)."""
+        catalog = CachedMarketCatalog(db, connectors)
+        self._position_modes = asyncio.create_task(detect_position_modes(connectors), name="detect-position-modes")
+        await catalog.refresh(reload=False)
+        return catalog
 
     async def _register_periodic_jobs(self, markets: MarketCatalog) -> None:
-        """Hook for periodic maintenance jobs (market metadata refresh)."""
+        """Market metadata refresh every ARBITRAGE_MARKETS_REFRESH_MINUTES."""
+        if self.scheduler is not None and isinstance(markets, CachedMarketCatalog):
+            self.scheduler.add_periodic(markets.refresh_job, self.settings.markets_refresh_minutes, MARKETS_JOB_ID)
 
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()

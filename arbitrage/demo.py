@@ -42,6 +42,8 @@ class DemoPlan:
     primary_rate: Decimal = Decimal("0.003")
     hedge_rate: Decimal = Decimal("0.0001")
     leverage: int = 3
+    lead_seconds: int = 5
+    leverage_sync_ahead_seconds: int = 10
     timeout_seconds: float = 120
 
 
@@ -52,7 +54,7 @@ async def run_demo(console: Console | None = None, plan: DemoPlan = DemoPlan()) 
             funding_ms = (sim.engine.now() + int(plan.funding_in_seconds * 1000)) // 1000 * 1000
             for exchange, rate in ((plan.primary, plan.primary_rate), (plan.hedge, plan.hedge_rate)):
                 sim.engine.set_funding(exchange, SYMBOL, rate=rate, next_funding_time=funding_ms)
-            settings = _demo_settings(sim, Path(workdir) / "demo.db")
+            settings = _demo_settings(sim, Path(workdir) / "demo.db", plan)
             funding_time = datetime.fromtimestamp(funding_ms / 1000, UTC)
             subscription_id = await _subscribe(settings, plan, funding_time)
             console.print(
@@ -68,7 +70,7 @@ def _is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
-def _demo_settings(sim: SimulatorServer, database: Path) -> Settings:
+def _demo_settings(sim: SimulatorServer, database: Path, plan: DemoPlan) -> Settings:
     exchanges = {}
     for exchange_id in sim.exchange_ids:
         api_key, secret = sim.credentials(exchange_id)
@@ -77,8 +79,8 @@ def _demo_settings(sim: SimulatorServer, database: Path) -> Settings:
         None,
         database_url=f"sqlite:///{database}",
         exchanges=exchanges,
-        lead_seconds=5,
-        leverage_sync_ahead_seconds=10,
+        lead_seconds=plan.lead_seconds,
+        leverage_sync_ahead_seconds=plan.leverage_sync_ahead_seconds,
         poll_interval_seconds=0.5,
         funding_confirm_timeout_seconds=30,
     )

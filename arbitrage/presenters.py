@@ -80,7 +80,9 @@ def format_pair(subscription: Subscription) -> str:
 def format_leverage(subscription: Subscription) -> str:
     if subscription.applied_leverage is not None:
         return f"{subscription.applied_leverage}x"
-    return f"{subscription.leverage}x" if subscription.leverage is not None else "default"
+    if subscription.leverage is None:
+        return "default"
+    return "max" if subscription.leverage == "max" else f"{subscription.leverage}x"
 
 
 def subscriptions_table(subscriptions: Sequence[Subscription], now: datetime) -> Table:

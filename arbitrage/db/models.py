@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     JSON,
@@ -21,7 +21,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from arbitrage.db.types import EnumText, ExactDecimal, UTCDateTime
 from arbitrage.domain import Leg, OrderPurpose, OrderSide, Side
@@ -44,6 +46,33 @@ def utcnow() -> datetime:
 def _one_of(column: str, enum_class: type[StrEnum]) -> str:
     values = ", ".join(f"'{member.value}'" for member in enum_class)
     return f"{column} IN ({values})"
+
+
+LEVERAGE_MAX = "max"
+
+
+class LeverageSetting(TypeDecorator[int | str]):
+    """A requested leverage as users read it in SQL: '3', '20' or 'max' (the highest both exchanges allow).
+
+    Python sees an int or the string 'max'; anything else is refused before it reaches the database.
+    """
+
+    impl = String(8)
+    cache_ok = True
+
+    def process_bind_param(self, value: int | str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if value == LEVERAGE_MAX:
+            return LEVERAGE_MAX
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"leverage {value!r} must be an integer >= 1 or 'max'")
+        return str(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> int | str | None:
+        if value is None or value == LEVERAGE_MAX:
+            return value
+        return int(value)
 
 
 class Base(DeclarativeBase):
@@ -72,7 +101,8 @@ class Subscription(Base):
     hedge_symbol: Mapped[str] = mapped_column(String(64))
     side: Mapped[Side] = mapped_column(EnumText(Side, 8))  # the primary leg's side
     amount: Mapped[Decimal]  # base units, same on both legs
-    leverage: Mapped[int | None]  # requested; None: resolved from settings at trigger time
+    # requested: an integer or 'max'; None: ARBITRAGE_DEFAULT_LEVERAGE, resolved at trigger time
+    leverage: Mapped[int | Literal["max"] | None] = mapped_column(LeverageSetting())
     applied_leverage: Mapped[int | None]  # what both exchanges confirmed
     funding_time: Mapped[datetime]
     lead_seconds: Mapped[int]

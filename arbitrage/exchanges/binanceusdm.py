@@ -59,3 +59,10 @@ class BinanceUsdmConnector(CcxtConnector):
         if not commissions or any(value is None for value in commissions):
             return None
         return sum((value for value in commissions if value is not None), Decimal(0))
+
+    async def _funding_intervals(self) -> dict[str, int]:
+        # GET /fapi/v1/fundingInfo: one call; Binance lists only symbols whose interval or caps were adjusted.
+        intervals = await self.client.fetch_funding_intervals()
+        return {
+            symbol: hours for symbol, row in intervals.items() if (hours := reports.interval_hours(row.get("interval")))
+        }

@@ -46,3 +46,12 @@ class BingxConnector(CcxtConnector):
     async def _leverage_tiers(self, market: CcxtMarket) -> list[LeverageTierInfo]:
         # maintMarginRatio tiers carry no max leverage: the market's max leverage as one unbounded tier.
         return self._single_tier(market)
+
+    async def _all_leverage_tiers(self) -> dict[str, list[LeverageTierInfo]]:
+        # ccxt has no bulk tiers for bingx (and its per-symbol tiers carry no max leverage): from the markets.
+        return self._single_tiers_of_every_market()
+
+    async def _funding_intervals(self) -> dict[str, int]:
+        # premiumIndex for every symbol in one call; ccxt derives `interval` from it.
+        rates = await self.client.fetch_funding_rates()
+        return {symbol: hours for symbol, rate in rates.items() if (hours := reports.interval_hours(rate.get("interval")))}

@@ -66,3 +66,12 @@ class BybitConnector(CcxtConnector):
         info = order.get("info") or {}
         fee = reports.dec(info.get("cumExecFee")) if isinstance(info, dict) else None
         return (fee, "USDT") if fee is not None else reports.ccxt_fee(order)
+
+    async def _funding_intervals(self) -> dict[str, int]:
+        # instruments-info carries fundingInterval (minutes) for every market: no request.
+        intervals = {}
+        for symbol, market in (self.client.markets or {}).items():
+            minutes = reports.to_int((market.get("info") or {}).get("fundingInterval"))
+            if reports.is_usdt_perpetual(market) and minutes and minutes % 60 == 0:
+                intervals[symbol] = minutes // 60
+        return intervals

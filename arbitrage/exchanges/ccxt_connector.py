@@ -129,17 +129,23 @@ class CcxtConnector:
         return None
 
     async def _leverage_tiers(self, market: CcxtMarket) -> list[LeverageTierInfo]:
-        tiers = await self.client.fetch_market_leverage_tiers(market["symbol"])
-        return [
-            LeverageTierInfo(
-                notional_floor=reports.dec(tier.get("minNotional")) or Decimal(0),
-                notional_cap=reports.dec(tier.get("maxNotional")),
-                max_leverage=int(tier["maxLeverage"]),
-                maint_margin_rate=reports.dec(tier.get("maintenanceMarginRate")),
-            )
-            for tier in tiers
-            if tier.get("maxLeverage") is not None
-        ]
+        return reports.leverage_tiers(await self.client.fetch_market_leverage_tiers(market["symbol"]))
+
+    async def _all_leverage_tiers(self) -> dict[str, list[LeverageTierInfo]]:
+        # binance: one leverageBracket call for every symbol; bybit: risk-limit paged by cursor (ccxt pages it).
+        tiers = await self.client.fetch_leverage_tiers()
+        return {symbol: reports.leverage_tiers(rows) for symbol, rows in tiers.items()}
+
+    def _single_tiers_of_every_market(self) -> dict[str, list[LeverageTierInfo]]:
+        """No request: each market's max leverage as one unbounded tier (venues without usable tier tables)."""
+        return {
+            market["symbol"]: [LeverageTierInfo(Decimal(0), None, maximum)]
+            for market in (self.client.markets or {}).values()
+            if reports.is_usdt_perpetual(market) and (maximum := self._max_leverage(market)) is not None
+        }
+
+    async def _funding_intervals(self) -> dict[str, int]:
+        return {}
 
     def _max_leverage(self, market: CcxtMarket) -> int | None:
         return reports.ccxt_max_leverage(market)
@@ -240,6 +246,14 @@ class CcxtConnector:
     async def leverage_tiers(self, symbol: str) -> list[LeverageTierInfo]:
         market = await self._loaded_market(symbol)
         return await self._read("leverage_tiers", lambda: self._leverage_tiers(market))
+
+    async def all_leverage_tiers(self) -> dict[str, list[LeverageTierInfo]]:
+        await self.load_markets()
+        return await self._read("leverage_tiers", self._all_leverage_tiers)
+
+    async def funding_intervals(self) -> dict[str, int]:
+        await self.load_markets()
+        return await self._read("funding_intervals", self._funding_intervals)
 
     async def set_leverage(self, symbol: str, leverage: int) -> None:
         market = await self._loaded_market(symbol)

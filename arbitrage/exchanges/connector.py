@@ -174,6 +174,12 @@ class ExchangeConnector(Protocol):
 
     async def leverage_tiers(self, symbol: str) -> list[LeverageTierInfo]: ...
 
+    async def all_leverage_tiers(self) -> dict[str, list[LeverageTierInfo]]:
+        """Tiers of every listed market, as cheaply as the venue allows (one bulk call, paged calls, or none)."""
+
+    async def funding_intervals(self) -> dict[str, int]:
+        """Funding interval in hours per symbol, where the venue tells it without a request per symbol."""
+
     async def set_leverage(self, symbol: str, leverage: int) -> None:
         """Set the same leverage for both sides, with this exchange's required parameters."""
 

@@ -108,3 +108,8 @@ class MexcConnector(CcxtConnector):
     async def _leverage_tiers(self, market: CcxtMarket) -> list[LeverageTierInfo]:
         # ccxt's computed tiers are in contracts; the contract's max leverage as one tier is in quote terms.
         return self._single_tier(market)
+
+    async def _all_leverage_tiers(self) -> dict[str, list[LeverageTierInfo]]:
+        # The contract's max leverage per market, from the loaded markets: no request. (MEXC's funding interval is
+        # only on the per-symbol funding_rate endpoint, so a refresh leaves it unknown rather than send hundreds.)
+        return self._single_tiers_of_every_market()

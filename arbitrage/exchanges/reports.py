@@ -9,6 +9,7 @@ from typing import Any
 
 from arbitrage.exchanges.connector import (
     FundingPaymentReport,
+    LeverageTierInfo,
     MarketInfo,
     OrderReport,
     OrderSide,
@@ -79,6 +80,20 @@ def market_info(exchange_id: str, market: dict[str, Any], max_leverage: int | No
         max_leverage=max_leverage,
         active=market.get("active") is not False,
     )
+
+
+def leverage_tiers(rows: list[dict[str, Any]]) -> list[LeverageTierInfo]:
+    """ccxt leverage tier structures → ours (quote notional bounds)."""
+    return [
+        LeverageTierInfo(
+            notional_floor=dec(tier.get("minNotional")) or Decimal(0),
+            notional_cap=dec(tier.get("maxNotional")),
+            max_leverage=int(tier["maxLeverage"]),
+            maint_margin_rate=dec(tier.get("maintenanceMarginRate")),
+        )
+        for tier in rows
+        if tier.get("maxLeverage") is not None
+    ]
 
 
 def ccxt_max_leverage(market: dict[str, Any]) -> int | None:

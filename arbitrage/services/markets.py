@@ -1,22 +1,29 @@
 """Market rules and leverage limits for the pipeline and the subscribe command.
 
-`MarketCatalog` is what the services ask; `ConnectorMarketCatalog` answers from the connectors' loaded markets
-and the exchanges' leverage tiers.
+`MarketCatalog` is what the services ask. `CachedMarketCatalog` (the daemon's) answers from the `symbol_filters`
+table without any request; on a miss it asks the exchange once (its loaded markets + one tier request where the
+venue needs one), stores the row and answers from it. `ConnectorMarketCatalog` asks the exchanges every time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
+from arbitrage.db import repository as repo
+from arbitrage.db.models import SymbolFilter, utcnow
+from arbitrage.db.session import Database
 from arbitrage.domain.leverage import (
     LeverageTier,
     default_max_leverage,
     max_leverage_for_notional,
+    single_tier,
 )
 from arbitrage.domain.sizing import MarketRules
-from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError, MarketInfo
+from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError, LeverageTierInfo, MarketInfo
 from arbitrage.logging import get_logger
+from arbitrage.services.market_refresh import RefreshSummary, filter_values, refresh_markets
 
 log = get_logger(__name__)
 
@@ -39,6 +46,114 @@ def rules_from_market(market: MarketInfo) -> MarketRules:
     )
 
 
+def rules_from_filter(row: SymbolFilter) -> MarketRules:
+    if row.step_size is None:
+        raise ExchangeError(row.exchange, "market", f"no amount step known for {row.symbol}", kind="unknown_symbol",
+                            hint=f"run `arbitrage markets refresh --exchange {row.exchange}`")
+    return MarketRules(
+        exchange=row.exchange,
+        symbol=row.symbol,
+        step_size=row.step_size,
+        min_qty=row.min_qty or Decimal(0),
+        min_notional=row.min_notional or Decimal(0),
+        tick_size=row.tick_size,
+        contract_size=row.contract_size or Decimal(1),
+    )
+
+
+def tiers_from_filter(row: SymbolFilter) -> list[LeverageTier]:
+    return [
+        LeverageTier(
+            notional_floor=Decimal(item["floor"]),
+            notional_cap=Decimal(item["cap"]) if item.get("cap") is not None else None,
+            max_leverage=int(item["max_leverage"]),
+            maint_margin_rate=Decimal(item["maint_margin_rate"]) if item.get("maint_margin_rate") else None,
+        )
+        for item in row.leverage_tiers or []
+    ]
+
+
+def leverage_limit(exchange: str, symbol: str, tiers: list[LeverageTier], overall: int | None,
+                   notional: Decimal) -> int:
+    """The max leverage of the tier containing `notional`; the overall max, else the venue's documented default."""
+    if not tiers:
+        if overall is None:
+            overall = default_max_leverage(exchange)
+            log.warning("leverage_limit_default_used", exchange=exchange, symbol=symbol, max_leverage=overall)
+        tiers = list(single_tier(overall))
+    return max_leverage_for_notional(tiers, notional, exchange=exchange, symbol=symbol)
+
+
+def require_listed(row: SymbolFilter) -> SymbolFilter:
+    if row.delisted_at is not None:
+        raise ExchangeError(
+            row.exchange, "market",
+            f"{row.symbol} is delisted on {row.exchange} (since {row.delisted_at.isoformat()})",
+            kind="unknown_symbol",
+        )
+    return row
+
+
+class CachedMarketCatalog:
+    """Lookups read `symbol_filters` (no network); a missing row is fetched from the exchange once and stored."""
+
+    def __init__(self, db: Database, connectors: ConnectorRegistry) -> None:
+        self._db = db
+        self._connectors = connectors
+
+    async def symbol_filter(self, exchange: str, symbol: str) -> SymbolFilter:
+        """The cached row (delisted ones too); fetched and stored on a miss. Raises ExchangeError(kind=
+        'unknown_symbol') when the exchange does not list the symbol, kind='not_configured' without a connector."""
+        async with self._db.unit_of_work() as session:
+            row = await repo.get_symbol_filter(session, exchange, symbol)
+        if row is not None:
+            return row
+        log.info("symbol_filter_miss", exchange=exchange, symbol=symbol)
+        values = await self._fetch(exchange, symbol)
+        now = utcnow()
+        async with self._db.unit_of_work() as session:
+            await repo.upsert_symbol_filters(session, [values], now=now)
+            row = await repo.get_symbol_filter(session, exchange, symbol)
+        assert row is not None
+        return row
+
+    async def rules(self, exchange: str, symbol: str) -> MarketRules:
+        return rules_from_filter(require_listed(await self.symbol_filter(exchange, symbol)))
+
+    async def max_leverage(self, exchange: str, symbol: str, notional: Decimal) -> int:
+        row = await self.symbol_filter(exchange, symbol)
+        return leverage_limit(exchange, symbol, tiers_from_filter(row), row.max_leverage, notional)
+
+    async def refresh(self, exchanges: Iterable[str] | None = None, *, reload: bool = True) -> list[RefreshSummary]:
+        return await refresh_markets(self._db, self._connectors, exchanges, reload=reload)
+
+    async def refresh_job(self) -> None:
+        """The daemon's periodic job: never raises (a failed refresh keeps the cached rows)."""
+        try:
+            await self.refresh()
+        except Exception as error:  # the scheduler must keep running; the next run tries again
+            log.exception("markets_refresh_crashed", error=str(error))
+
+    async def _fetch(self, exchange: str, symbol: str) -> dict[str, Any]:
+        connector = self._connectors.get(exchange)
+        await connector.load_markets()
+        try:
+            market = connector.market(symbol)
+        except ExchangeError as error:
+            if error.kind != "unknown_symbol":
+                raise
+            await connector.load_markets(reload=True)  # listed since the markets were loaded?
+            market = connector.market(symbol)
+        try:
+            tiers = await connector.leverage_tiers(symbol)
+        except ExchangeError as error:
+            if error.kind == "auth":
+                raise
+            log.warning("leverage_tiers_unavailable", exchange=exchange, symbol=symbol, error=error.user_message)
+            tiers = []
+        return filter_values(market, tiers, None)
+
+
 class ConnectorMarketCatalog:
     """Straight from the exchanges (markets are loaded once per connector; tiers cost one request)."""
 
@@ -56,12 +171,9 @@ class ConnectorMarketCatalog:
 
     async def max_leverage(self, exchange: str, symbol: str, notional: Decimal) -> int:
         connector = self._connectors.get(exchange)
-        tiers = [
-            LeverageTier(t.notional_floor, t.notional_cap, t.max_leverage, t.maint_margin_rate)
-            for t in await connector.leverage_tiers(symbol)
-        ]
-        if not tiers:
-            fallback = connector.market(symbol).max_leverage or default_max_leverage(exchange)
-            log.warning("leverage_limit_default_used", exchange=exchange, symbol=symbol, max_leverage=fallback)
-            return fallback
-        return max_leverage_for_notional(tiers, notional, exchange=exchange, symbol=symbol)
+        tiers = [_domain_tier(t) for t in await connector.leverage_tiers(symbol)]
+        return leverage_limit(exchange, symbol, tiers, connector.market(symbol).max_leverage, notional)
+
+
+def _domain_tier(tier: LeverageTierInfo) -> LeverageTier:
+    return LeverageTier(tier.notional_floor, tier.notional_cap, tier.max_leverage, tier.maint_margin_rate)

@@ -182,3 +182,17 @@ def _decimal(item: Mapping[str, Any], name: str, where: str) -> Decimal:
         return to_decimal(item[name])
     except InvalidOperation:
         raise ScenarioError(f"{where}: '{name}' must be a number, got {item[name]!r}") from None
+
+
+def generated_scenario(instruments_per_venue: int, *, base: Path | None = None) -> dict[str, Any]:
+    """The default scenario with `instruments_per_venue` USDT perpetuals on every venue (for refresh benchmarks):
+    the shipped instruments first, then synthetic `SYMnnnn/USDT:USDT` copies of the last one with varied prices."""
+    data: dict[str, Any] = json.loads((base or DEFAULT_SCENARIO).read_text(encoding="utf-8"))
+    for venue in data["venues"].values():
+        shipped: list[dict[str, Any]] = venue["instruments"]
+        template = shipped[-1]
+        for index in range(max(0, instruments_per_venue - len(shipped))):
+            price = Decimal(template["mark_price"]) * (1 + Decimal(index % 97) / 100)
+            shipped.append({**template, "symbol": f"SYM{index:04d}/USDT:USDT", "mark_price": str(price)})
+        del shipped[instruments_per_venue:]
+    return data

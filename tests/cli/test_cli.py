@@ -55,7 +55,7 @@ async def _count(url: str) -> int:
         return int(await session.scalar(select(func.count()).select_from(Subscription)) or 0)
 
 
-def test_subscribe_list_show_cancel(run: Run, db_url: str) -> None:
+def test_subscribe_list_show_cancel(run: Run, db_url: str, sim: object) -> None:
     created = run(*SUBSCRIBE, "--leverage", "5", "--json")
     assert created.exit_code == 0, created.stderr
     row = json.loads(created.stdout)
@@ -102,7 +102,7 @@ async def _start(url: str, subscription_id: int) -> None:
         await repo.transition(session, subscription, Status.SYNCING_LEVERAGE)
 
 
-def test_cancel_names_the_current_status(run: Run, db_url: str) -> None:
+def test_cancel_names_the_current_status(run: Run, db_url: str, sim: object) -> None:
     assert run(*SUBSCRIBE).exit_code == 0
     asyncio.run(_start(db_url, 1))
     result = run("cancel", "1")
@@ -128,15 +128,15 @@ def test_list_on_a_new_database_creates_the_schema(run: Run, workdir: Path) -> N
     result = run("list")
     assert (result.exit_code, result.stdout.strip()) == (0, "no subscriptions")
     assert (workdir / "arbitrage.db").exists()
-    assert run("db", "current").stdout.strip() == "0001 (head)"
+    assert run("db", "current").stdout.strip() == "0002 (head)"
 
 
 def test_db_commands(run: Run, workdir: Path) -> None:
     assert run("db", "current").stdout.startswith("none (no database file")
     assert not (workdir / "arbitrage.db").exists()
     upgraded = run("db", "upgrade")
-    assert (upgraded.exit_code, upgraded.stdout.strip()) == (0, "database at revision 0001 (head)")
-    assert run("db", "current").stdout.strip() == "0001 (head)"
+    assert (upgraded.exit_code, upgraded.stdout.strip()) == (0, "database at revision 0002 (head)")
+    assert run("db", "current").stdout.strip() == "0002 (head)"
 
 
 @pytest.mark.parametrize(
@@ -154,14 +154,13 @@ def test_db_commands(run: Run, workdir: Path) -> None:
             ("--funding-time", "2020-01-01T08:00:00Z"),
             "error: --funding-time: 2020-01-01T08:00:00+00:00 is not in the future",
         ),
-        (("--funding-time", None), "error: --funding-time: required"),
         (("--symbol", "BTCUSDT"), "error: --symbol: 'BTCUSDT' is not a unified perpetual symbol"),
-        (("--leverage", "500"), "error: --leverage: must be a whole number from 1 to 125, not '500'"),
+        (("--leverage", "500"), "error: --leverage: must be a whole number from 1 to 125 or 'max', not '500'"),
         (("--lead-seconds", "10"), "error: --lead-seconds: bingx needs at least 30 s before funding"),
     ],
 )
 def test_bad_subscribe_input_writes_nothing(
-    run: Run, workdir: Path, change: tuple[str, str | None], message: str
+    run: Run, workdir: Path, sim: object, change: tuple[str, str | None], message: str
 ) -> None:
     args = _option(SUBSCRIBE, change[0], change[1]) if change[0] in SUBSCRIBE else SUBSCRIBE + list(change)
     result = run(*args)

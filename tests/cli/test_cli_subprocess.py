@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import threaded_simulator
 
 FUNDING = (datetime.now(UTC) + timedelta(hours=3)).strftime("%Y-%m-%dT%H:00:00Z")
 SUBSCRIBE = [
@@ -62,7 +63,8 @@ def test_errors_are_one_line_without_traceback(
 
 
 def test_subscribe_then_list_as_json(tmp_path: Path) -> None:
-    created = _arbitrage(tmp_path, *SUBSCRIBE, ARBITRAGE_LOG_LEVEL="WARNING")
+    with threaded_simulator() as sim:
+        created = _arbitrage(tmp_path, *SUBSCRIBE, ARBITRAGE_LOG_LEVEL="WARNING", **sim.env_vars())
     assert (created.returncode, created.stdout.strip(), created.stderr) == (0, "1", "")
     listed = _arbitrage(tmp_path, "list", "--json", ARBITRAGE_LOG_LEVEL="WARNING")
     assert listed.returncode == 0

@@ -59,3 +59,13 @@ def test_json_uses_strings_for_decimals_and_offsets_for_times() -> None:
     assert row["amount"] == "0.010" and row["fees"] == "-0.000001"  # exact digits, no exponent, no float
     assert row["funding_time"] == "2030-01-01T08:00:00+00:00"
     assert (row["side"], row["status"], row["error_message"]) == ("SHORT", "SCHEDULED", None)
+
+
+@pytest.mark.parametrize(
+    ("requested", "applied", "shown"),
+    [(None, None, "default"), (5, None, "5x"), ("max", None, "max"), ("max", 40, "40x"), (50, 20, "20x")],
+)
+def test_leverage_shows_what_was_applied_else_what_was_asked(requested, applied, shown) -> None:
+    from arbitrage.presenters import format_leverage
+
+    assert format_leverage(Subscription(leverage=requested, applied_leverage=applied)) == shown

@@ -98,21 +98,20 @@ class SubscriptionScheduler:
             pass
 
     async def _fire(self, subscription_id: int) -> None:
+        """Hand the pipeline to a task of its own: APScheduler cancels its job tasks on shutdown, and a pipeline
+        must never be cancelled in the middle of an exchange call."""
         self._planned.pop(subscription_id, None)
-        task = asyncio.current_task()
-        assert task is not None
+        task = asyncio.create_task(self._run_pipeline(subscription_id), name=f"pipeline-{subscription_id}")
         self.running[subscription_id] = task
-        try:
-            await self._run_pipeline(subscription_id)
-        finally:
-            self.running.pop(subscription_id, None)
+        task.add_done_callback(lambda _: self.running.pop(subscription_id, None))
 
     async def shutdown(self) -> None:
-        """Start nothing new; wait for running pipelines (they stop at their next wait)."""
-        self._scheduler.shutdown(wait=False)
+        """Start nothing new; wait for running pipelines (they stop at their next wait, never mid-call)."""
+        self._scheduler.pause()
         if self.running:
             log.info("waiting_for_pipelines", subscriptions=sorted(self.running))
-            await asyncio.gather(*self.running.values(), return_exceptions=True)
+            await asyncio.gather(*list(self.running.values()), return_exceptions=True)
+        self._scheduler.shutdown(wait=False)
 
 
 def _job_id(subscription_id: int) -> str:

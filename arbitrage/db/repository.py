@@ -354,9 +354,16 @@ async def payments_for(session: AsyncSession, subscription_id: int) -> Sequence[
     return (await session.scalars(query)).all()
 
 
-async def orders_on(session: AsyncSession, exchange: str, symbol: str) -> Sequence[Order]:
-    """Every subscription's orders on one exchange and symbol (one-way accounts net them into one position)."""
+async def orders_on(
+    session: AsyncSession, exchange: str, symbol: str, *, funding_between: tuple[datetime, datetime] | None = None
+) -> Sequence[Order]:
+    """Every subscription's orders on one exchange and symbol (one-way accounts net them into one position),
+    optionally only those of subscriptions whose funding time lies in `funding_between` (one funding event)."""
     query = select(Order).where(Order.exchange == exchange, Order.symbol == symbol).order_by(Order.id)
+    if funding_between is not None:
+        query = query.join(Subscription, Subscription.id == Order.subscription_id).where(
+            Subscription.funding_time.between(*funding_between)
+        )
     return (await session.scalars(query)).all()
 
 

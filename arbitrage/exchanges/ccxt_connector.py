@@ -384,7 +384,10 @@ class CcxtConnector:
         reason = f"order {created.client_order_id} was sent but its fill could not be read back"
         if last is not None:
             reason += f" ({last.reason})"
-        raise ExchangeError(self.exchange_id, "create_order", reason, retryable=True, outcome_unknown=True, kind="timeout")
+        raise ExchangeError(
+            self.exchange_id, "create_order", reason, retryable=True, outcome_unknown=True, kind="timeout",
+            exchange_order_id=created.exchange_order_id,
+        )
 
     async def fetch_order(
         self, symbol: str, client_order_id: str, exchange_order_id: str | None = None

@@ -136,8 +136,11 @@ class ExchangeError(Exception):
         outcome_unknown: bool = False,
         kind: str = "rejected",
         hint: str | None = None,
+        exchange_order_id: str | None = None,
     ) -> None:
         self.exchange = exchange
+        # Set when the exchange acknowledged an order (returned its id) before the failure: it exists there.
+        self.exchange_order_id = exchange_order_id
         self.operation = operation
         self.reason = reason
         self.retryable = retryable

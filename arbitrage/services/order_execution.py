@@ -106,7 +106,7 @@ async def send_order(connector: ExchangeConnector, intent: OrderIntent) -> SendO
             client_order_id=intent.client_order_id,
             reason=error.user_message,
         )
-        return await _look_up(connector, intent, sent_at, first_error=error.user_message)
+        return await _look_up(connector, intent, sent_at, error.user_message, error.exchange_order_id)
     return _from_report(intent, report, sent_at)
 
 
@@ -123,8 +123,14 @@ def _from_report(intent: OrderIntent, report: OrderReport, sent_at: datetime) ->
 
 
 async def _look_up(
-    connector: ExchangeConnector, intent: OrderIntent, sent_at: datetime, first_error: str
+    connector: ExchangeConnector,
+    intent: OrderIntent,
+    sent_at: datetime,
+    first_error: str,
+    exchange_order_id: str | None = None,
 ) -> SendOutcome:
+    """Ask the exchange about an order whose outcome is unknown. An order the exchange acknowledged (it returned
+    an id) exists there whatever a lookup says: it can end UNKNOWN, never FAILED."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + LOOKUP_DEADLINE_SECONDS
     not_found = 0
@@ -135,10 +141,11 @@ async def _look_up(
             break
         await asyncio.sleep(delay)
         try:
-            report = await connector.fetch_order(intent.symbol, intent.client_order_id)
-        except OrderNotFound:
+            report = await connector.fetch_order(intent.symbol, intent.client_order_id, exchange_order_id)
+        except OrderNotFound as error:
             not_found += 1
-            if not_found >= NOT_FOUND_CONFIRMATIONS:
+            last_error = error.user_message
+            if exchange_order_id is None and not_found >= NOT_FOUND_CONFIRMATIONS:
                 reason = f"{intent.exchange}: order not received by the exchange ({first_error})"
                 return SendOutcome(intent, LegState.FAILED, error=reason, sent_at=sent_at, never_arrived=True)
             continue
@@ -149,8 +156,9 @@ async def _look_up(
             continue
         log.info("order_found_after_unknown_outcome", exchange=intent.exchange, client_order_id=intent.client_order_id)
         return _from_report(intent, report, sent_at)
+    acknowledged = f" (acknowledged as {exchange_order_id})" if exchange_order_id else ""
     reason = (
-        f"{intent.exchange}: outcome of order {intent.client_order_id} unknown ({last_error}); "
+        f"{intent.exchange}: outcome of order {intent.client_order_id}{acknowledged} unknown ({last_error}); "
         f"check the order on {intent.exchange}"
     )
     return SendOutcome(intent, LegState.UNKNOWN, error=reason, sent_at=sent_at)

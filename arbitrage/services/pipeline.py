@@ -25,17 +25,18 @@ from arbitrage.domain.leverage import resolve_leverage
 from arbitrage.domain.order_ids import client_order_id
 from arbitrage.domain.sizing import round_amount_to_both
 from arbitrage.domain.status import Status, is_terminal
-from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError, FundingRateInfo
+from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError, FundingRateInfo, PositionMode
 from arbitrage.logging import bind_subscription, get_logger
 from arbitrage.services.clock import sleep_until, utcnow
 from arbitrage.services.leverage_sync import LegVenue, LeverageSyncFailed, sync_leverage
 from arbitrage.services.markets import MarketCatalog
 from arbitrage.services.pipeline_config import PipelineConfig
-from arbitrage.services.position_legs import close_legs, open_legs
+from arbitrage.services.position_legs import close_legs, leg_specs, open_legs
 from arbitrage.services.settlement import confirm_funding, record_result
 
 log = get_logger(__name__)
 
+ACTIVE_STATUSES = (Status.SCHEDULED, Status.SYNCING_LEVERAGE, Status.OPENING, Status.OPEN, Status.CLOSING)
 # The primary's next funding time may differ from the subscription's by this much (exchanges round stamps).
 FUNDING_TIME_TOLERANCE = timedelta(seconds=60)
 
@@ -67,8 +68,8 @@ class Pipeline:
             try:
                 await self._run(subscription_id)
             except Exception as error:  # the last line of defence: never leave a row silently half-done
-                log.exception("pipeline_crashed", error=str(error))
-                await self._fail_loudly(subscription_id, f"internal error: {error}")
+                log.exception("pipeline_crashed", error=_first_line(error))
+                await self._fail_loudly(subscription_id, f"internal error: {_first_line(error)}")
 
     async def _run(self, subscription_id: int) -> None:
         subscription = await self._load(subscription_id)
@@ -113,10 +114,18 @@ class Pipeline:
     async def _prepare(self, subscription: Subscription) -> EntryPlan | None:
         primary, hedge = self.venues(subscription)
         try:
-            primary_rate, hedge_rate = await asyncio.gather(
+            # The position modes are read now (and cached) so that no lookup lands on the send path at the trigger.
+            primary_rate, hedge_rate, primary_mode, hedge_mode = await asyncio.gather(
                 primary.connector.fetch_funding_rate(primary.symbol),
                 hedge.connector.fetch_funding_rate(hedge.symbol),
+                primary.connector.position_mode(),
+                hedge.connector.position_mode(),
             )
+            conflict = await self._netting_conflict(subscription, {primary.exchange: primary_mode,
+                                                                   hedge.exchange: hedge_mode})
+            if conflict:
+                await self.transition(subscription, Status.ERROR, conflict, event="prepare_failed")
+                return None
             skip_reason = self._funding_skip_reason(subscription, primary_rate)
             if skip_reason:
                 await self.transition(subscription, Status.SKIPPED, skip_reason, event="funding_checked",
@@ -142,6 +151,28 @@ class Pipeline:
             subscription.applied_leverage = plan.leverage
         log.info("leverage_synced", leverage=plan.leverage, funding_rate=str(primary_rate.rate))
         return plan
+
+    async def _netting_conflict(self, subscription: Subscription, modes: dict[str, PositionMode]) -> str | None:
+        """A one-way account holds one net position per symbol: an earlier active subscription holding the
+        opposite side there would cancel ours out (and its reduce-only closes would fail)."""
+        own = {(spec.exchange, spec.symbol): spec.side for spec in leg_specs(subscription)}
+        async with self.db.unit_of_work() as session:
+            others = await repo.list_subscriptions(session, ACTIVE_STATUSES)
+        for other in others:
+            if other.id >= subscription.id:
+                continue  # the earlier subscription keeps its place; the later one reports the conflict
+            holding_now = other.status in (Status.OPENING, Status.OPEN, Status.CLOSING)
+            if not holding_now and abs(other.funding_time - subscription.funding_time) > FUNDING_TIME_TOLERANCE:
+                continue  # another funding event: the two never hold at the same time
+            for spec in leg_specs(other):
+                side = own.get((spec.exchange, spec.symbol))
+                if side is not None and side != spec.side and modes.get(spec.exchange) is PositionMode.ONE_WAY:
+                    return (
+                        f"conflicts with subscription {other.id}: it holds {spec.side} {spec.symbol} on "
+                        f"{spec.exchange} while this one needs {side}, and the account is in one-way mode "
+                        f"(positions net); use hedge mode on {spec.exchange} or another symbol"
+                    )
+        return None
 
     def _funding_skip_reason(self, subscription: Subscription, rate: FundingRateInfo) -> str | None:
         if not funding_favours_side(rate.rate, Side(subscription.side), self.config.min_funding_rate):
@@ -203,7 +234,11 @@ class Pipeline:
         if not await sleep_until(subscription.funding_time, self.stop):
             log.info("pipeline_paused_for_shutdown", status=str(subscription.status))
             return
-        payments = await confirm_funding(self, subscription)
+        try:
+            payments = await confirm_funding(self, subscription)
+        except Exception as error:  # confirming is bookkeeping: the legs get closed whatever happens here
+            log.exception("funding_confirmation_failed", error=_first_line(error))
+            payments = []
         if payments is None:
             return  # stopping: the row stays OPEN for the next start
         closed = await close_legs(self, subscription)
@@ -251,3 +286,8 @@ class Pipeline:
         except Exception:
             log.exception("pipeline_crash_not_recorded")
 
+
+def _first_line(error: BaseException) -> str:
+    """Library errors span lines (SQLAlchemy appends the statement); error_message holds one line."""
+    text = (str(error).strip().splitlines() or [""])[0][:300]
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -3,6 +3,7 @@ if that fails too, the subscription says NEEDS_ATTENTION loudly."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,6 +15,7 @@ from arbitrage.domain import Leg, OrderPurpose, Side
 from arbitrage.domain.status import OrderStatus, Status
 from arbitrage.exchanges.connector import ExchangeError
 from arbitrage.logging import get_logger
+from arbitrage.services.clock import utcnow
 from arbitrage.services.order_execution import LegState, OrderIntent, SendOutcome, send_orders
 
 if TYPE_CHECKING:
@@ -21,8 +23,9 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-# Attempts for a reduce-only order (close or unwind) that failed for a reason worth repeating.
-REDUCE_ATTEMPTS = 3
+# Attempts for a reduce-only order (close or unwind) that failed, and the pauses between them (about 15 s).
+REDUCE_ATTEMPTS = 5
+REDUCE_BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0)
 
 
 @dataclass(frozen=True)
@@ -60,36 +63,89 @@ async def open_legs(pipeline: Pipeline, subscription: Subscription, amount: Deci
                               message=f"sending {amount} on both legs")
         rows = [await _persist(session, subscription.id, intent) for intent in intents]
     subscription.status = Status.OPENING
+    if utcnow() >= pipeline.config.entry_deadline(subscription):  # the commit was slow (a locked database)
+        await _mark_not_sent(pipeline, rows, "not sent: the entry deadline passed while the order was recorded")
+        await pipeline.transition(subscription, Status.ERROR, "entry deadline passed before the orders could go "
+                                  "out; nothing was sent", event="open_failed")
+        return False
     outcomes = await send_orders(_connectors(pipeline, intents), intents)
     await _record(pipeline, rows, outcomes)
     log.info("legs_sent", gap_ms=_gap_ms(outcomes), states=[o.state.value for o in outcomes])
-
     if all(o.state is LegState.FILLED for o in outcomes):
-        fills = {o.intent.leg.value: str(o.filled) for o in outcomes}
-        await pipeline.transition(subscription, Status.OPEN, "both legs filled", event="opened",
-                                   details={"filled": fills, "gap_ms": _gap_ms(outcomes)})
-        return True
-
-    failed = [o for o in outcomes if o.state is not LegState.FILLED]
-    reason = "; ".join(f"{o.intent.leg.lower()} order failed: {o.error}" for o in failed)
-    if any(o.state is LegState.UNKNOWN for o in outcomes):
-        await pipeline.transition(subscription, Status.NEEDS_ATTENTION, f"{reason}; exposure may remain",
-                                   event="open_failed")
-        return False
-    filled = [o for o in outcomes if o.state is LegState.FILLED]
-    if not filled:
-        await pipeline.transition(subscription, Status.ERROR, reason, event="open_failed")
-        return False
-    unwound, unwind_error = await _reduce(pipeline, subscription, OrderPurpose.UNWIND,
-                                          [(spec, o.filled) for spec, o in zip(specs, outcomes, strict=True)
-                                           if o.state is LegState.FILLED])
-    if unwound:
-        legs = " and ".join(f"{o.intent.leg.lower()} leg" for o in filled)
-        await pipeline.transition(subscription, Status.ERROR, f"{reason}; {legs} unwound", event="unwound")
-    else:
-        await pipeline.transition(subscription, Status.NEEDS_ATTENTION, f"{reason}; UNWIND FAILED: {unwind_error}",
-                                   event="unwind_failed")
+        return await _balance_and_open(pipeline, subscription, specs, outcomes)
+    reason = "; ".join(f"{o.intent.leg.lower()} order failed: {o.error}" for o in outcomes
+                       if o.state is not LegState.FILLED)
+    await _unwind_failed_open(pipeline, subscription, specs, outcomes, reason)
     return False
+
+
+async def _balance_and_open(
+    pipeline: Pipeline, subscription: Subscription, specs: Sequence[LegSpec], outcomes: Sequence[SendOutcome]
+) -> bool:
+    """Both legs filled; if unevenly (a partial fill), reduce the larger one so the hedge is exact."""
+    primary, hedge = outcomes
+    difference = primary.filled - hedge.filled
+    details: dict = {"filled": {o.intent.leg.value: str(o.filled) for o in outcomes}, "gap_ms": _gap_ms(outcomes)}
+    if difference:
+        larger = specs[0] if difference > 0 else specs[1]
+        step = (await pipeline.markets.rules(larger.exchange, larger.symbol)).step_size
+        excess = abs(difference) // step * step
+        if excess > 0:
+            balanced, error = await _reduce(pipeline, subscription, OrderPurpose.UNWIND, [(larger, excess)])
+            if not balanced:
+                await pipeline.transition(
+                    subscription, Status.NEEDS_ATTENTION,
+                    f"legs filled unevenly ({primary.filled} vs {hedge.filled}) and reducing the {larger.leg.lower()} "
+                    f"leg on {larger.exchange} by {excess} failed: {error}", event="open_unbalanced")
+                return False
+            details["reduced"] = {larger.leg.value: str(excess)}
+    await pipeline.transition(subscription, Status.OPEN, "both legs filled", event="opened", details=details)
+    return True
+
+
+async def _unwind_failed_open(
+    pipeline: Pipeline, subscription: Subscription, specs: Sequence[LegSpec], outcomes: Sequence[SendOutcome],
+    reason: str,
+) -> None:
+    """Close whatever the open left behind: the filled legs, and an unknown leg that the exchange's position
+    shows did execute. ERROR when nothing is left, NEEDS_ATTENTION (loudly) otherwise."""
+    targets = [(spec, o.filled) for spec, o in zip(specs, outcomes, strict=True) if o.state is LegState.FILLED]
+    unresolved: list[str] = []
+    for spec, outcome in zip(specs, outcomes, strict=True):
+        if outcome.state is LegState.UNKNOWN:
+            held, problem = await _held_by_unknown_leg(pipeline, subscription, spec, outcome)
+            if problem:
+                unresolved.append(problem)
+            elif held > 0:
+                targets.append((spec, held))
+    if not targets and not unresolved:
+        await pipeline.transition(subscription, Status.ERROR, reason, event="open_failed")
+        return
+    unwound, unwind_error = await _reduce(pipeline, subscription, OrderPurpose.UNWIND, targets)
+    if not unwound:
+        unresolved.append(f"UNWIND FAILED: {unwind_error}")
+    if unresolved:
+        await pipeline.transition(subscription, Status.NEEDS_ATTENTION, f"{reason}; {'; '.join(unresolved)}",
+                                  event="unwind_failed")
+        return
+    legs = " and ".join(f"{spec.leg.lower()} leg" for spec, _ in targets)
+    await pipeline.transition(subscription, Status.ERROR, f"{reason}; {legs} unwound", event="unwound")
+
+
+async def _held_by_unknown_leg(
+    pipeline: Pipeline, subscription: Subscription, spec: LegSpec, outcome: SendOutcome
+) -> tuple[Decimal, str | None]:
+    """What the exchange shows for a leg whose order could not be looked up: (amount to unwind, problem)."""
+    check = f"check order {outcome.intent.client_order_id} on {spec.exchange}"
+    sharing = await _other_active_subscriptions(pipeline, subscription, spec)
+    if sharing:
+        return Decimal(0), f"{spec.exchange} {spec.symbol} is shared with subscription(s) {sharing}: {check}"
+    try:
+        positions = await pipeline.connectors.get(spec.exchange).fetch_positions(spec.symbol)
+    except ExchangeError as error:
+        return Decimal(0), f"could not read the {spec.exchange} position ({error.user_message}): {check}"
+    held = sum((p.amount for p in positions if p.side == spec.side.value), Decimal(0))
+    return min(held, outcome.intent.amount), None
 
 
 async def close_legs(pipeline: Pipeline, subscription: Subscription) -> bool:
@@ -124,9 +180,13 @@ async def _reduce(
     pipeline: Pipeline, subscription: Subscription, purpose: OrderPurpose, legs: list[tuple[LegSpec, Decimal]]
 ) -> tuple[bool, str | None]:
     """Reduce-only market orders for `legs`, concurrently, retrying what failed; (all done, last error)."""
+    if not legs:
+        return True, None
     remaining = list(legs)
     error: str | None = None
     for attempt in range(1, REDUCE_ATTEMPTS + 1):
+        if attempt > 1:
+            await asyncio.sleep(REDUCE_BACKOFF_SECONDS[attempt - 2])
         intents = [spec.intent(purpose, amount, pipeline.client_order_id(subscription, spec.leg, purpose, attempt))
                    for spec, amount in remaining]
         async with pipeline.db.unit_of_work() as session:
@@ -188,7 +248,22 @@ async def _persist(session, subscription_id: int, intent: OrderIntent) -> Order:
     )
 
 
+async def _mark_not_sent(pipeline: Pipeline, rows: Sequence[Order], reason: str) -> None:
+    async with pipeline.db.unit_of_work() as session:
+        for row in rows:
+            await repo.update_order(session, await session.merge(row), status=OrderStatus.FAILED, error_message=reason)
+
+
 async def _record(pipeline: Pipeline, rows: Sequence[Order], outcomes: Sequence[SendOutcome]) -> None:
+    """Store what the exchanges answered. A database failure here must not stop the unwind decisions that
+    follow (they use the outcomes in memory), so it is logged loudly instead of raised."""
+    try:
+        await _record_outcomes(pipeline, rows, outcomes)
+    except Exception:
+        log.exception("orders_not_recorded", client_order_ids=[row.client_order_id for row in rows])
+
+
+async def _record_outcomes(pipeline: Pipeline, rows: Sequence[Order], outcomes: Sequence[SendOutcome]) -> None:
     async with pipeline.db.unit_of_work() as session:
         for row, outcome in zip(rows, outcomes, strict=True):
             stored = await session.merge(row)

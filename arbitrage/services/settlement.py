@@ -15,7 +15,7 @@ from arbitrage.domain.funding import ClosedLeg, realized_pnl, share_of_payment
 from arbitrage.domain.status import Status
 from arbitrage.exchanges.connector import FundingPaymentReport
 from arbitrage.logging import get_logger
-from arbitrage.services.funding_confirmation import collect_funding_payments
+from arbitrage.services.funding_confirmation import STAMP_TOLERANCE, collect_funding_payments
 
 if TYPE_CHECKING:
     from arbitrage.services.pipeline import Pipeline
@@ -71,7 +71,8 @@ async def _our_share(session: AsyncSession, subscription: Subscription, payment:
     """One-way accounts net every subscription's position in a symbol and pay funding on the net; each
     subscription's share follows from the positions our own orders held at the funding instant."""
     positions: dict[int, Decimal] = {}
-    for order in await repo.orders_on(session, payment.exchange, payment.symbol):
+    event = (subscription.funding_time - STAMP_TOLERANCE, subscription.funding_time + STAMP_TOLERANCE)
+    for order in await repo.orders_on(session, payment.exchange, payment.symbol, funding_between=event):
         if order.filled > 0 and order.sent_at is not None and order.sent_at <= subscription.funding_time:
             signed = order.filled if order.side is OrderSide.BUY else -order.filled
             positions[order.subscription_id] = positions.get(order.subscription_id, Decimal(0)) + signed
@@ -95,7 +96,11 @@ async def record_result(pipeline: Pipeline, subscription: Subscription) -> None:
         orders = await repo.orders_for(session, subscription.id)
         payments = await repo.payments_for(session, subscription.id)
         funding = sum((p.amount for p in payments), Decimal(0))
-        fees = sum((o.fee or Decimal(0) for o in orders), Decimal(0))
+        fees = sum((o.fee or Decimal(0) for o in orders if _in_usdt(o)), Decimal(0))
+        other_fees = [f"{o.fee} {o.fee_currency} ({o.exchange})" for o in orders if o.fee and not _in_usdt(o)]
+        if other_fees:  # e.g. BNB commission on Binance: not added to a USDT figure
+            await repo.add_event(session, subscription.id, "fees_not_in_usdt",
+                                 message="not included in fees and PnL: " + ", ".join(other_fees))
         side = Side(subscription.side)
         legs = [leg for leg in (_closed_leg(orders, Leg.PRIMARY, side), _closed_leg(orders, Leg.HEDGE, side.opposite))
                 if leg is not None]
@@ -118,6 +123,10 @@ def _closed_leg(orders: Sequence[Order], leg: Leg, side: Side) -> ClosedLeg | No
         return None
     amount = sum((o.filled for o in entries), Decimal(0))
     return ClosedLeg(side=side, amount=amount, entry_price=_average(entries), exit_price=_average(exits))
+
+
+def _in_usdt(order: Order) -> bool:
+    return order.fee_currency in (None, "USDT")
 
 
 def _plain(value: Decimal) -> str:

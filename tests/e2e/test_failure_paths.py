@@ -1,0 +1,112 @@
+"""What happens when things go wrong mid-flight: shutdown during an open, lost and unknown orders, netting."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+from e2e_harness import ORDER_PATHS
+
+from arbitrage.domain import OrderPurpose, Side
+from arbitrage.domain.status import OrderStatus, Status
+from arbitrage.exchanges.ccxt_connector import FOLLOW_UP_DELAYS_SECONDS
+from arbitrage.services import order_execution
+from arbitrage.simulator.errors import ErrorKind
+
+BTC = "BTC/USDT:USDT"
+
+
+def _reads_until_unknown() -> int:
+    """Order reads the daemon makes before it calls an acknowledged order's outcome unknown: the connector's
+    fill read-back, then the lookups that fit in the (shortened) lookup deadline."""
+    lookups, waited = 0, 0.0
+    for delay in order_execution.LOOKUP_DELAYS_SECONDS:
+        if waited + delay > 3.0:
+            break
+        waited += delay
+        lookups += 1
+    return 1 + len(FOLLOW_UP_DELAYS_SECONDS) + lookups
+
+
+def flat(sim, exchange: str, symbol: str = BTC) -> bool:
+    venue = sim.engine.venue(exchange)
+    return venue.position_views(venue.default_account(), symbol) == []
+
+
+@pytest.fixture
+def short_lookups(monkeypatch):
+    """Unknown outcomes are resolved within 3 s instead of 30, to keep the suite fast."""
+    monkeypatch.setattr(order_execution, "LOOKUP_DEADLINE_SECONDS", 3.0)
+
+
+async def test_sigterm_during_opening_finishes_the_open_and_a_restart_completes(sim, harness_factory, tmp_path):
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    harness = await harness_factory(url)
+    sim.engine.set_funding("bybit", BTC, rate=Decimal("0.0004"))
+    sim.faults.add(action="latency", exchange="binanceusdm", method="POST", path=ORDER_PATHS["binanceusdm"],
+                   latency_ms=1500)
+    subscription_id, _ = await harness.subscribe("bybit", "binanceusdm", Side.SHORT, funding_in=6)
+    await harness.start()
+    while (await harness.statuses([subscription_id]))[subscription_id] is not Status.OPENING:
+        await asyncio.sleep(0.02)
+    await harness.stop()  # SIGTERM equivalent while the hedge order is on the wire
+
+    restarted = await harness_factory(url)
+    story = await restarted.story(subscription_id)
+    assert story.subscription.status is Status.OPEN, "the in-flight open finished and was stored"
+    assert [o.status for o in story.orders] == [OrderStatus.FILLED, OrderStatus.FILLED]
+    await restarted.start()
+    assert await restarted.wait_until_finished([subscription_id]) == {subscription_id: Status.COMPLETED}
+    assert flat(sim, "bybit") and flat(sim, "binanceusdm")
+
+
+async def test_acknowledged_order_that_cannot_be_looked_up_is_unwound_from_the_position(
+    sim, harness_factory, tmp_path, short_lookups
+):
+    harness = await harness_factory(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    sim.engine.set_funding("binanceusdm", BTC, rate=Decimal("0.0004"))
+    # Bybit accepts the hedge (returns an order id), but neither the fill read-back nor any lookup finds it.
+    sim.faults.add(action="error", exchange="bybit", method="GET", path="/v5/order/realtime",
+                   error_kind=ErrorKind.ORDER_NOT_FOUND, times=_reads_until_unknown())
+    subscription_id, _ = await harness.subscribe("binanceusdm", "bybit", Side.SHORT)
+    await harness.start()
+    assert await harness.wait_until_finished([subscription_id], timeout=40) == {subscription_id: Status.ERROR}
+    story = await harness.story(subscription_id)
+    assert "acknowledged as" in story.subscription.error_message
+    assert "primary leg and hedge leg unwound" in story.subscription.error_message
+    unwinds = {o.exchange for o in story.orders if o.purpose is OrderPurpose.UNWIND and o.status is OrderStatus.FILLED}
+    assert unwinds == {"binanceusdm", "bybit"}
+    assert flat(sim, "bybit") and flat(sim, "binanceusdm")
+
+
+async def test_order_that_never_arrived_while_lookups_fail_unwinds_the_filled_leg(
+    sim, harness_factory, tmp_path, short_lookups
+):
+    harness = await harness_factory(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    sim.engine.set_funding("binanceusdm", BTC, rate=Decimal("0.0004"))
+    sim.faults.add(action="drop", exchange="bybit", method="POST", path=ORDER_PATHS["bybit"])
+    sim.faults.add(action="http_5xx", exchange="bybit", method="GET", path="/v5/order/realtime", times=None)
+    subscription_id, _ = await harness.subscribe("binanceusdm", "bybit", Side.SHORT)
+    await harness.start()
+    assert await harness.wait_until_finished([subscription_id], timeout=40) == {subscription_id: Status.ERROR}
+    story = await harness.story(subscription_id)
+    assert "hedge order failed" in story.subscription.error_message
+    assert "primary leg unwound" in story.subscription.error_message
+    hedge_open = next(o for o in story.orders if o.exchange == "bybit")
+    assert hedge_open.status is OrderStatus.UNKNOWN
+    assert flat(sim, "bybit") and flat(sim, "binanceusdm")
+
+
+async def test_opposite_sides_on_one_one_way_account_are_refused_before_anything_is_sent(
+    sim, harness_factory, tmp_path
+):
+    harness = await harness_factory(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    sim.engine.set_funding("bybit", BTC, rate=Decimal("0.0004"))
+    first, _ = await harness.subscribe("bybit", "binanceusdm", Side.SHORT, funding_in=4.5)
+    second, _ = await harness.subscribe("binanceusdm", "bybit", Side.SHORT, funding_in=4.5)  # bybit LONG
+    await harness.start()
+    assert await harness.wait_until_finished([first, second]) == {first: Status.COMPLETED, second: Status.ERROR}
+    story = await harness.story(second)
+    assert story.subscription.error_message.startswith(f"conflicts with subscription {first}")
+    assert story.orders == []

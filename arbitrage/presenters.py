@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from enum import Enum
 from typing import Any
 
 from rich.table import Table
@@ -18,20 +17,19 @@ from arbitrage.db.models import (
     Subscription,
     SubscriptionEvent,
 )
+from arbitrage.db.session import json_default
 
 
 def json_value(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
+    """The JSON form of a value, nested dicts and lists included (same scalars as the database's JSON)."""
     if isinstance(value, dict):
         return {key: json_value(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [json_value(item) for item in value]
-    return value
+    try:
+        return json_default(value)
+    except TypeError:
+        return value
 
 
 def row_to_dict(row: Base) -> dict[str, Any]:

@@ -67,6 +67,8 @@ class Pipeline:
         with bind_subscription(subscription_id):
             try:
                 await self._run(subscription_id)
+            except repo.StatusConflict as conflict:  # changed elsewhere (SQL, another process): not ours to undo
+                log.error("subscription_changed_elsewhere", reason=str(conflict))
             except Exception as error:  # the last line of defence: never leave a row silently half-done
                 log.exception("pipeline_crashed", error=_first_line(error))
                 await self._fail_loudly(subscription_id, f"internal error: {_first_line(error)}")

@@ -58,28 +58,39 @@ async def sim(scenario: dict[str, Any]) -> AsyncIterator[SimulatorServer]:
 
 
 @pytest.fixture
-async def make_binance(sim: SimulatorServer) -> AsyncIterator[Callable[..., Any]]:
-    """Factory for ccxt binanceusdm clients; every client made is closed after the test."""
+async def ccxt_client(sim: SimulatorServer) -> AsyncIterator[Callable[..., Any]]:
+    """``ccxt_client("bybit", options={...}, **config)``: an unmodified ccxt async client with the simulated
+    account's keys, rate limiting off and every API URL pointed at the simulator; closed after the test."""
     clients: list[Any] = []
 
-    def make(**config: Any) -> Any:
-        api_key, secret = sim.credentials("binanceusdm")
-        options = {"fetchCurrencies": True, **config.pop("options", {})}
-        exchange = ccxt.binanceusdm(
-            {"apiKey": api_key, "secret": secret, "enableRateLimit": False, "options": options, **config}
-        )
+    def make(exchange_id: str, **config: Any) -> Any:
+        api_key, secret = sim.credentials(exchange_id)
+        exchange = getattr(ccxt, exchange_id)({"apiKey": api_key, "secret": secret, "enableRateLimit": False, **config})
         exchange.timeout_on_exit = 0  # ccxt sleeps 250 ms in close() otherwise
-        base = sim.base_url("binanceusdm")
-        exchange.urls["api"] = override_urls(exchange.urls["api"], base)
-        production_exceptions(
-            exchange, base, {"/fapi/": "https://fapi.binance.com", "/sapi/": "https://api.binance.com"}
-        )
+        exchange.urls["api"] = override_urls(exchange.urls["api"], sim.base_url(exchange_id))
         clients.append(exchange)
         return exchange
 
     yield make
     for client in clients:
         await client.close()
+
+
+@pytest.fixture
+def make_binance(sim: SimulatorServer, ccxt_client: Callable[..., Any]) -> Callable[..., Any]:
+    """ccxt binanceusdm clients classifying errors as for the real hostnames."""
+
+    def make(**config: Any) -> Any:
+        options = {"fetchCurrencies": True, **config.pop("options", {})}
+        exchange = ccxt_client("binanceusdm", options=options, **config)
+        production_exceptions(
+            exchange,
+            sim.base_url("binanceusdm"),
+            {"/fapi/": "https://fapi.binance.com", "/sapi/": "https://api.binance.com"},
+        )
+        return exchange
+
+    return make
 
 
 @pytest.fixture

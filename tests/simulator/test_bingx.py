@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -16,7 +16,6 @@ from arbitrage.simulator.dialects.bingx.dialect import DIALECT, ERRORS
 from arbitrage.simulator.engine import wall_clock_ms
 from arbitrage.simulator.errors import ErrorKind
 from arbitrage.simulator.server import SimulatorServer
-from tests.simulator.conftest import override_urls
 
 S = "BTC/USDT:USDT"
 ETH = "ETH/USDT:USDT"
@@ -27,24 +26,16 @@ DAEMON_OPTIONS = {"defaultType": "swap"}  # spec §6
 
 
 @pytest.fixture
-async def make_bingx(sim: SimulatorServer) -> AsyncIterator[Callable[..., Any]]:
-    """Factory for ccxt bingx clients (spec §6 config unless ``daemon=False``); closed after the test."""
-    clients: list[Any] = []
+def make_bingx(ccxt_client: Callable[..., Any]) -> Callable[..., Any]:
+    """Factory for ccxt bingx clients (spec §6 config unless ``daemon=False``)."""
 
     def make(daemon: bool = True, **config: Any) -> Any:
-        api_key, secret = sim.credentials(VENUE)
-        settings: dict[str, Any] = {"apiKey": api_key, "secret": secret, "enableRateLimit": False}
+        settings: dict[str, Any] = {}
         if daemon:
-            settings |= {"has": {"fetchCurrencies": False}, "options": dict(DAEMON_OPTIONS)}
-        exchange = ccxt.bingx({**settings, **config})
-        exchange.timeout_on_exit = 0
-        exchange.urls["api"] = override_urls(exchange.urls["api"], sim.base_url(VENUE))
-        clients.append(exchange)
-        return exchange
+            settings = {"has": {"fetchCurrencies": False}, "options": dict(DAEMON_OPTIONS)}
+        return ccxt_client(VENUE, **{**settings, **config})
 
-    yield make
-    for client in clients:
-        await client.close()
+    return make
 
 
 @pytest.fixture

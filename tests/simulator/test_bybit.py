@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +12,6 @@ import pytest
 from arbitrage.simulator.dialects.bybit.dialect import DIALECT, ERRORS
 from arbitrage.simulator.errors import ErrorKind
 from arbitrage.simulator.server import SimulatorServer
-from tests.simulator.conftest import override_urls
 
 S = "BTC/USDT:USDT"
 ETH = "ETH/USDT:USDT"
@@ -25,25 +24,15 @@ ACK = {"acknowledged": True}
 
 
 @pytest.fixture
-async def make_bybit(sim: SimulatorServer) -> AsyncIterator[Callable[..., Any]]:
-    """ccxt bybit clients: the daemon config by default, ccxt defaults with ``daemon=False``; closed after the test."""
-    clients: list[Any] = []
+def make_bybit(ccxt_client: Callable[..., Any]) -> Callable[..., Any]:
+    """ccxt bybit clients: the daemon config by default, ccxt defaults with ``daemon=False``."""
 
     def make(daemon: bool = True, **config: Any) -> Any:
-        api_key, secret = sim.credentials(VENUE)
         options = {**(DAEMON_OPTIONS if daemon else {}), **config.pop("options", {})}
         extra: dict[str, Any] = {"has": {"fetchCurrencies": False}} if daemon else {}
-        exchange = ccxt.bybit(
-            {"apiKey": api_key, "secret": secret, "enableRateLimit": False, "options": options, **extra, **config}
-        )
-        exchange.timeout_on_exit = 0
-        exchange.urls["api"] = override_urls(exchange.urls["api"], sim.base_url(VENUE))
-        clients.append(exchange)
-        return exchange
+        return ccxt_client(VENUE, options=options, **extra, **config)
 
-    yield make
-    for client in clients:
-        await client.close()
+    return make
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,6 @@ from arbitrage.simulator.dialects.mexc import DIALECT
 from arbitrage.simulator.engine import Engine
 from arbitrage.simulator.errors import ErrorKind, SimError
 from arbitrage.simulator.server import SimulatorServer
-from tests.simulator.conftest import override_urls
 
 S = "BTC/USDT:USDT"  # contractSize 0.0001: 100 contracts = 0.01 BTC = 600 USDT at 60 000
 ETH = "ETH/USDT:USDT"  # contractSize 0.01
@@ -31,27 +30,16 @@ def account(sim: SimulatorServer) -> Any:
 
 
 @pytest.fixture
-async def make_mexc(sim: SimulatorServer) -> AsyncIterator[Callable[..., Any]]:
+def make_mexc(ccxt_client: Callable[..., Any]) -> Callable[..., Any]:
     """ccxt mexc clients; ``defaults=True`` keeps ccxt's defaults (spot default type, currencies on)."""
-    clients: list[Any] = []
 
     def make(*, defaults: bool = False, **config: Any) -> Any:
-        api_key, secret = sim.credentials(VENUE)
         options = {} if defaults else {"defaultType": "swap"}
         options.update(config.pop("options", {}))
-        settings: dict[str, Any] = {"apiKey": api_key, "secret": secret, "enableRateLimit": False, "options": options}
-        if not defaults:
-            settings["has"] = {"fetchCurrencies": False}  # the daemon recipe (spec §6)
-        exchange = ccxt.mexc({**settings, **config})
-        exchange.timeout_on_exit = 0
-        exchange.urls["api"] = override_urls(exchange.urls["api"], sim.base_url(VENUE))
-        clients.append(exchange)
-        return exchange
+        extra: dict[str, Any] = {} if defaults else {"has": {"fetchCurrencies": False}}  # the daemon recipe (§6)
+        return ccxt_client(VENUE, options=options, **{**extra, **config})
 
-    yield make
-    for client in clients:
-        await client.close()
-
+    return make
 
 @pytest.fixture
 async def mexc(make_mexc: Callable[..., Any]) -> Any:

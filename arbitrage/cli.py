@@ -119,8 +119,12 @@ def run() -> None:
             "(see config/arbitrage.env.example), or point them at `arbitrage simulator --write-env FILE`"
         )
     from arbitrage.daemon import run_daemon
+    from arbitrage.db.daemon_lock import DaemonAlreadyRunning
 
-    asyncio.run(run_daemon(settings))
+    try:
+        asyncio.run(run_daemon(settings))
+    except DaemonAlreadyRunning as error:
+        raise CliError(str(error), exit_code=RUNTIME_ERROR) from None
 
 
 @app.command("demo")

@@ -11,6 +11,7 @@ import asyncio
 import signal
 from contextlib import suppress
 
+from arbitrage.db.daemon_lock import daemon_lock
 from arbitrage.db.migrate import upgrade_to_head
 from arbitrage.db.session import Database
 from arbitrage.exchanges.connector import ConnectorRegistry
@@ -38,25 +39,26 @@ class Daemon:
 
     async def run(self) -> None:
         settings = self.settings
-        await upgrade_to_head(settings.database_url)
-        db = Database(settings.database_url)
-        connectors = build_connectors(settings, enable_rate_limit=self.enable_rate_limit)
-        try:
-            await _load_markets(connectors)
-            markets = await self._market_catalog(db, connectors)
-            config = PipelineConfig.from_settings(settings)
-            pipeline = Pipeline(db, connectors, markets, config, self.stop)
-            self.scheduler = SubscriptionScheduler(db, pipeline.run, config, settings.poll_interval_seconds)
-            await self._register_periodic_jobs(markets)
-            await self.scheduler.start()
-            log.info("daemon_started", exchanges=sorted(connectors.connectors), database=db.engine.url.render_as_string())
-            await self.stop.wait()
-            log.info("daemon_stopping")
-            await self.scheduler.shutdown()
-        finally:
-            await connectors.close()
-            await db.dispose()
-            log.info("daemon_stopped")
+        async with daemon_lock(settings.database_url):  # first of all: a second daemon stops here, before migrating
+            await upgrade_to_head(settings.database_url)
+            db = Database(settings.database_url)
+            connectors = build_connectors(settings, enable_rate_limit=self.enable_rate_limit)
+            try:
+                await _load_markets(connectors)
+                markets = await self._market_catalog(db, connectors)
+                config = PipelineConfig.from_settings(settings)
+                pipeline = Pipeline(db, connectors, markets, config, self.stop)
+                self.scheduler = SubscriptionScheduler(db, pipeline.run, config, settings.poll_interval_seconds)
+                await self._register_periodic_jobs(markets)
+                await self.scheduler.start()
+                log.info("daemon_started", exchanges=sorted(connectors.connectors), database=db.engine.url.render_as_string())
+                await self.stop.wait()
+                log.info("daemon_stopping")
+                await self.scheduler.shutdown()
+            finally:
+                await connectors.close()
+                await db.dispose()
+                log.info("daemon_stopped")
 
     async def _market_catalog(self, db: Database, connectors: ConnectorRegistry) -> MarketCatalog:
         """The symbol_filters cache, refreshed now (markets were just loaded). Each account's position mode is read

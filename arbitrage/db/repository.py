@@ -155,6 +155,9 @@ async def transition(
     to_status = Status(to_status)
     check_transition(from_status, to_status)
     now = now or utcnow()
+    # How long the subscription spent in the status it leaves: the step's duration, for the log and the event.
+    seconds_in_previous = round((now - subscription.status_changed_at).total_seconds(), 3)
+    details = {**(details or {}), "seconds_in_previous_status": seconds_in_previous}
     values: dict[str, Any] = {"status": to_status, "updated_at": now, "status_changed_at": now}
     if error_message is None and to_status in _PROBLEM_STATUSES:
         error_message = message
@@ -191,6 +194,8 @@ async def transition(
         subscription_id=subscription.id,
         reason=message,
         cause=event,
+        seconds_in_previous_status=seconds_in_previous,
+        since_created_seconds=round((now - subscription.created_at).total_seconds(), 3),
         **{"from": str(from_status), "to": str(to_status)},
     )
     return row

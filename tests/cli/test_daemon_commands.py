@@ -29,36 +29,44 @@ def test_run_without_any_exchange_is_one_clear_line(run):
 
 
 async def test_run_trades_a_subscription_and_stops_cleanly_on_sigterm(workdir: Path):
+    """The daemon starts first (start-up time is not in the trade's budget), then a subscription is added through
+    the CLI while it runs; it trades it, logs every line about it with its id, and exits 0 on SIGTERM."""
+    database_url = f"sqlite:///{workdir / 'a.db'}"
     async with SimulatorServer() as sim:
         env_file = sim.write_env_file(workdir / "sim.env")
-        funding_ms = (sim.engine.now() + 12_000) // 1000 * 1000
-        sim.engine.set_funding("bybit", BTC, rate="0.0004", next_funding_time=funding_ms)
-        sim.engine.set_funding("binanceusdm", BTC, next_funding_time=funding_ms)
-        funding = datetime.fromtimestamp(funding_ms / 1000, UTC).isoformat()
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("ARBITRAGE_")},
-            "ARBITRAGE_DATABASE_URL": f"sqlite:///{workdir / 'a.db'}",
+            "ARBITRAGE_DATABASE_URL": database_url,
             "ARBITRAGE_LOG_FORMAT": "json",
             "ARBITRAGE_LEAD_SECONDS": "2",
             "ARBITRAGE_LEVERAGE_SYNC_AHEAD_SECONDS": "1",
             "ARBITRAGE_POLL_INTERVAL_SECONDS": "0.2",
         }
         command = [sys.executable, "-m", "arbitrage", "--env-file", str(env_file)]
-        subscribe = await asyncio.create_subprocess_exec(
-            *command, "subscribe", "--symbol", BTC, "--primary", "bybit", "--hedge", "binanceusdm",
-            "--side", "short", "--amount", "0.01", "--funding-time", funding, "--lead-seconds", "2",
-            env=env, cwd=workdir, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await subscribe.communicate()
-        assert subscribe.returncode == 0, err.decode()
-        subscription_id = int(out.decode().strip())
-
         log_path = workdir / "daemon.log"
         with log_path.open("wb") as log:  # a file, not a pipe: a full pipe would block the daemon's logging
             daemon = await asyncio.create_subprocess_exec(*command, "run", env=env, cwd=workdir, stderr=log)
-            status = await _wait_for_terminal(f"sqlite:///{workdir / 'a.db'}", subscription_id, timeout=30)
-            daemon.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(daemon.wait(), timeout=30)
+            try:
+                await _wait_for_log(log_path, "daemon_started", timeout=60)
+                funding_ms = (sim.engine.now() + 12_000) // 1000 * 1000
+                sim.engine.set_funding("bybit", BTC, rate="0.0004", next_funding_time=funding_ms)
+                sim.engine.set_funding("binanceusdm", BTC, next_funding_time=funding_ms)
+                funding = datetime.fromtimestamp(funding_ms / 1000, UTC).isoformat()
+                subscribe = await asyncio.create_subprocess_exec(
+                    *command, "subscribe", "--symbol", BTC, "--primary", "bybit", "--hedge", "binanceusdm",
+                    "--side", "short", "--amount", "0.01", "--funding-time", funding, "--lead-seconds", "2",
+                    env=env, cwd=workdir, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                )
+                out, err = await subscribe.communicate()
+                assert subscribe.returncode == 0, err.decode()
+                subscription_id = int(out.decode().strip())
+                status = await _wait_for_terminal(database_url, subscription_id, timeout=40)
+                daemon.send_signal(signal.SIGTERM)
+                await asyncio.wait_for(daemon.wait(), timeout=30)
+            finally:
+                if daemon.returncode is None:
+                    daemon.kill()
+                    await daemon.wait()
         err = log_path.read_bytes()
 
     assert status is Status.COMPLETED
@@ -69,6 +77,14 @@ async def test_run_trades_a_subscription_and_stops_cleanly_on_sigterm(workdir: P
     assert lines[-1]["event"] == "daemon_stopped"
     _, secret = sim.credentials("bybit")
     assert secret not in err.decode()
+
+
+async def _wait_for_log(path: Path, event: str, timeout: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while f'"event": "{event}"' not in path.read_text():
+        assert loop.time() < deadline, f"no {event} line after {timeout} s: {path.read_text()[-2000:]}"
+        await asyncio.sleep(0.1)
 
 
 async def _wait_for_terminal(url: str, subscription_id: int, timeout: float) -> Status:
@@ -86,7 +102,7 @@ async def _wait_for_terminal(url: str, subscription_id: int, timeout: float) -> 
 
 async def test_demo_shows_a_completed_cycle(workdir: Path):
     console = Console(record=True, width=160)
-    plan = DemoPlan(funding_in_seconds=4, lead_seconds=2, leverage_sync_ahead_seconds=1)
+    plan = DemoPlan(funding_in_seconds=8, lead_seconds=2, leverage_sync_ahead_seconds=1)
     assert await run_demo(console, plan) == 0
     text = console.export_text()
     for event in ("created", "leverage_synced", "opened", "funding_confirmed", "completed"):

@@ -94,10 +94,12 @@ async def test_transition_updates_row_appends_event_and_logs(session: AsyncSessi
     stored = await repo.get_subscription(session, subscription.id)
     assert stored is not None and stored.status is Status.SYNCING_LEVERAGE
     events = await repo.events_for(session, subscription.id)
-    assert events[-1].details == {"lag_ms": "1.5", "at": at.isoformat()}
+    # the step's duration: created at NOW, moved on a minute later
+    assert events[-1].details == {"lag_ms": "1.5", "at": at.isoformat(), "seconds_in_previous_status": 60.0}
     assert [(line["event"], line["subscription_id"], line["from"], line["to"], line["reason"]) for line in logs] == [
         ("subscription_status_changed", subscription.id, "SCHEDULED", "SYNCING_LEVERAGE", "trigger fired")
     ]
+    assert (logs[0]["seconds_in_previous_status"], logs[0]["since_created_seconds"]) == (60.0, 60.0)
 
 
 async def test_transition_to_problem_status_records_error_message(session: AsyncSession) -> None:

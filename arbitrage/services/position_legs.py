@@ -99,6 +99,8 @@ async def _balance_and_open(
                     f"leg on {larger.exchange} by {excess} failed: {error}", event="open_unbalanced")
                 return False
             details["reduced"] = {larger.leg.value: str(excess)}
+        if abs(difference) > excess:  # below the exchange's step: cannot be traded away, so it is recorded
+            details["unhedged"] = str(abs(difference) - excess)
     await pipeline.transition(subscription, Status.OPEN, "both legs filled", event="opened", details=details)
     return True
 
@@ -177,9 +179,11 @@ def open_exposure(orders: Sequence[Order], leg: Leg) -> Decimal:
 
 
 async def _reduce(
-    pipeline: Pipeline, subscription: Subscription, purpose: OrderPurpose, legs: list[tuple[LegSpec, Decimal]]
+    pipeline: Pipeline, subscription: Subscription, purpose: OrderPurpose, legs: list[tuple[LegSpec, Decimal]],
+    first_attempt: int = 1,
 ) -> tuple[bool, str | None]:
-    """Reduce-only market orders for `legs`, concurrently, retrying what failed; (all done, last error)."""
+    """Reduce-only market orders for `legs`, concurrently, retrying what failed; (all done, last error).
+    Client order ids are numbered from `first_attempt` (crash recovery continues after the ids already used)."""
     if not legs:
         return True, None
     remaining = list(legs)
@@ -187,7 +191,8 @@ async def _reduce(
     for attempt in range(1, REDUCE_ATTEMPTS + 1):
         if attempt > 1:
             await asyncio.sleep(REDUCE_BACKOFF_SECONDS[attempt - 2])
-        intents = [spec.intent(purpose, amount, pipeline.client_order_id(subscription, spec.leg, purpose, attempt))
+        number = first_attempt + attempt - 1
+        intents = [spec.intent(purpose, amount, pipeline.client_order_id(subscription, spec.leg, purpose, number))
                    for spec, amount in remaining]
         async with pipeline.db.unit_of_work() as session:
             rows = [await _persist(session, subscription.id, intent) for intent in intents]

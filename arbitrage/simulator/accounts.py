@@ -33,6 +33,9 @@ class OrderType(StrEnum):
 
 class OrderStatus(StrEnum):
     FILLED = "FILLED"
+    # A market order that met too little liquidity: the unfilled remainder was cancelled by the exchange.
+    # ``executed_qty`` < ``quantity`` (possibly 0). Dialects render it the way their exchange reports it.
+    EXPIRED = "EXPIRED"
 
 
 @dataclass
@@ -47,6 +50,7 @@ class OrderRequest:
     position_side: PositionSide | None = None  # None → BOTH (one-way); hedge mode requires LONG/SHORT
     client_order_id: str | None = None
     price: Decimal | None = None
+    max_fill_quantity: Decimal | None = None  # thin book: fill at most this much (rounded down to the step)
 
 
 @dataclass

@@ -81,13 +81,16 @@ async def _dispatch(
             return early
 
     try:
-        result = await dialect.handle(RequestContext(engine, venue, sim_request))
+        ctx = RequestContext(engine, venue, sim_request, faults=state.faults)
+        result = await dialect.handle(ctx)
     except Exception as error:  # a simulator bug: answer like the exchange would, but make it visible
         log.exception("simulator_handler_failed", exchange=sim_request.exchange_id, path=sim_request.path)
         record.error_message = f"{type(error).__name__}: {error}"
         return _finish(record, dialect.error_response(ErrorKind.INTERNAL_ERROR), "exception")
     record.error_kind = result.error_kind.value if result.error_kind else None
     record.error_message = result.error_message
+    if ctx.partial_fill_id is not None and record.fault_id is None:
+        record.fault_id = ctx.partial_fill_id
     if fault is not None and fault.action is FaultAction.LOST_RESPONSE:
         record.outcome = f"fault:{fault.action.value}"
         record.status = result.response.status

@@ -3,6 +3,11 @@
 A fault matches on exchange, HTTP method, path (glob like ``/fapi/v1/*`` or a regex starting with ``^``) and
 optionally on request parameters (all given must be equal as strings). It fires for the next ``times`` matching
 requests (``None`` = always). The first registered matching fault wins.
+
+``partial_fill`` is different: it does not touch the HTTP exchange. It caps the next ``times`` matching ORDERS (counted
+only when an order is actually executed, so lookups and rejected orders do not use it up) to ``fill_ratio`` of the
+requested quantity or to ``fill_qty`` (venue order units: contracts on MEXC), rounded down to the step; the rest
+expires as on a thin book, and the dialect reports the order as its exchange reports a partial market fill.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -22,6 +28,7 @@ class FaultAction(StrEnum):
     HTTP_5XX = "http_5xx"  # non-JSON error page with status (default 503); not processed
     DROP = "drop"  # close the connection without any response; not processed
     LOST_RESPONSE = "lost_response"  # PROCESSED, then the reply is delayed (lost_delay_ms) or the connection dropped
+    PARTIAL_FILL = "partial_fill"  # the order executes only fill_ratio / fill_qty of its quantity; the rest expires
 
 
 class LostMode(StrEnum):
@@ -44,6 +51,8 @@ class Fault:
     latency_ms: int = 0
     lost_mode: LostMode = LostMode.DELAY
     lost_delay_ms: int = 30000
+    fill_ratio: Decimal | None = None  # partial_fill: share of the requested quantity that fills, 0 <= r < 1
+    fill_qty: Decimal | None = None  # partial_fill: the most that fills, in venue order units
     id: int = 0
     hits: int = 0
 
@@ -54,9 +63,33 @@ class Fault:
             self.error_kind = ErrorKind(self.error_kind)
         if self.action is FaultAction.ERROR and self.error_kind is None and (self.status is None or self.body is None):
             raise ValueError("an 'error' fault needs error_kind, or both status and body")
+        self._check_fill_limit()
         if self.times is not None and self.times < 1:
             raise ValueError("times must be >= 1 (or null for always)")
         self.params = {str(key): str(value) for key, value in self.params.items()}
+
+    def _check_fill_limit(self) -> None:
+        if self.fill_ratio is not None:
+            self.fill_ratio = Decimal(str(self.fill_ratio))
+        if self.fill_qty is not None:
+            self.fill_qty = Decimal(str(self.fill_qty))
+        if self.action is not FaultAction.PARTIAL_FILL:
+            if self.fill_ratio is not None or self.fill_qty is not None:
+                raise ValueError("fill_ratio and fill_qty belong to a 'partial_fill' fault")
+            return
+        if (self.fill_ratio is None) == (self.fill_qty is None):
+            raise ValueError("a 'partial_fill' fault needs exactly one of fill_ratio or fill_qty")
+        if self.fill_ratio is not None and not Decimal(0) <= self.fill_ratio < Decimal(1):
+            raise ValueError("fill_ratio must be >= 0 and < 1")
+        if self.fill_qty is not None and self.fill_qty < 0:
+            raise ValueError("fill_qty must be >= 0")
+
+    def max_fill_quantity(self, quantity: Decimal) -> Decimal:
+        """The cap a partial_fill fault puts on an order of ``quantity`` (rounded to the step by the engine)."""
+        if self.fill_qty is not None:
+            return self.fill_qty
+        assert self.fill_ratio is not None
+        return quantity * self.fill_ratio
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Fault:
@@ -95,6 +128,8 @@ class Fault:
             "latency_ms": self.latency_ms,
             "lost_mode": self.lost_mode.value,
             "lost_delay_ms": self.lost_delay_ms,
+            "fill_ratio": str(self.fill_ratio) if self.fill_ratio is not None else None,
+            "fill_qty": str(self.fill_qty) if self.fill_qty is not None else None,
         }
 
 
@@ -126,11 +161,22 @@ class FaultRegistry:
         return list(self._faults)
 
     def take(self, exchange: str, method: str, path: str, params: dict[str, Any]) -> Fault | None:
-        """The first matching fault, counted as used (removed once its ``times`` are spent)."""
+        """The first matching request-level fault (not partial_fill), counted as used."""
         for fault in self._faults:
-            if fault.matches(exchange, method, path, params):
-                fault.hits += 1
-                if fault.times is not None and fault.hits >= fault.times:
-                    self._faults.remove(fault)
+            if fault.action is not FaultAction.PARTIAL_FILL and fault.matches(exchange, method, path, params):
+                self.use(fault)
                 return fault
         return None
+
+    def partial_fill_for(self, exchange: str, method: str, path: str, params: dict[str, Any]) -> Fault | None:
+        """The first matching partial_fill fault, NOT yet counted: call :meth:`use` once the order executed."""
+        for fault in self._faults:
+            if fault.action is FaultAction.PARTIAL_FILL and fault.matches(exchange, method, path, params):
+                return fault
+        return None
+
+    def use(self, fault: Fault) -> None:
+        """Count one use of ``fault``; it is removed once its ``times`` are spent."""
+        fault.hits += 1
+        if fault.times is not None and fault.hits >= fault.times and fault in self._faults:
+            self._faults.remove(fault)

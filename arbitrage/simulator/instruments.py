@@ -62,6 +62,7 @@ class Instrument:
     next_funding_time: int = 0  # ms
     settlement_delay_s: float = 0.0
     listed: bool = True
+    market_liquidity: Decimal | None = None  # most one market order can fill (order units); None = unlimited
     onboard_time: int = 1569398400000
     funding_rate_history: list[FundingRateRecord] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # dialect-specific fields (e.g. MEXC riskIncrVol)
@@ -144,6 +145,7 @@ class Instrument:
             "next_funding_time": self.next_funding_time,
             "settlement_delay_s": self.settlement_delay_s,
             "listed": self.listed,
+            "market_liquidity": str(self.market_liquidity) if self.market_liquidity is not None else None,
             "funding_rate_history": [
                 {"funding_time": r.funding_time, "rate": str(r.rate), "mark_price": str(r.mark_price)}
                 for r in self.funding_rate_history

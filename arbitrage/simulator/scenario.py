@@ -17,6 +17,7 @@ venues:
         funding_interval_hours: 8      # or funding_interval_seconds: 5
         next_funding_in_seconds: 20    # or next_funding_time: <ms>; default: next interval boundary (00/08/16 UTC)
         settlement_delay_seconds: 0
+        market_liquidity: "0.5"        # optional: most one market order fills (order units); the rest expires
     accounts:
       - {api_key: sim-binanceusdm-key, secret: "...", balance: "10000", position_mode: one_way}
 ```
@@ -40,7 +41,7 @@ from arbitrage.simulator.venue import VenueConfig
 DEFAULT_SCENARIO = Path(__file__).with_name("scenarios") / "default.json"
 
 _INSTRUMENT_DECIMALS = ("tick_size", "step_size", "min_qty", "max_qty", "min_notional", "mark_price")
-_OPTIONAL_DECIMALS = ("contract_size", "maker_fee", "taker_fee", "index_price", "funding_rate")
+_OPTIONAL_DECIMALS = ("contract_size", "maker_fee", "taker_fee", "index_price", "funding_rate", "market_liquidity")
 _VENUE_SETTINGS = {"id_style", "id_starts", "refuse_leverage_change_with_position", "slippage_bps", "options"}
 
 

@@ -2,11 +2,12 @@
 
 Checks run in the order real exchanges apply them: symbol → type → position side → client id → quantity filters →
 reduce-only rules → min notional → leverage tier → margin. Every rejection is a :class:`SimError` with a neutral kind.
+A validated order may still fill only partly (thin book, see :func:`executable_quantity`): it then ends EXPIRED.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
 from arbitrage.simulator.accounts import (
@@ -148,8 +149,7 @@ def execute_order(venue: Venue, account: Account, request: OrderRequest) -> Orde
     new_size = current + delta
     leverage = venue.leverage_for(account, request.symbol, position_side, new_size > 0 or (new_size == 0 and delta > 0))
     price = fill_price(venue, instrument, request.side)
-    quote = instrument.base_quantity(quantity) * price
-    fee = quote * instrument.taker_fee
+    fee_on_request = instrument.base_quantity(quantity) * price * instrument.taker_fee
 
     if opening_qty > 0:
         resulting_notional = instrument.base_quantity(abs(new_size)) * mark
@@ -166,7 +166,7 @@ def execute_order(venue: Venue, account: Account, request: OrderRequest) -> Orde
             released = instrument.base_quantity(closing_qty) * mark / Decimal(
                 venue.leverage_for(account, request.symbol, position_side, current > 0)
             )
-        required = instrument.base_quantity(opening_qty) * price / Decimal(leverage) + fee
+        required = instrument.base_quantity(opening_qty) * price / Decimal(leverage) + fee_on_request
         available = venue.balance(account).available + released
         if required > available:
             raise SimError(
@@ -176,13 +176,21 @@ def execute_order(venue: Venue, account: Account, request: OrderRequest) -> Orde
                 available=str(available),
             )
 
+    # Validated on the requested quantity (as exchanges do); a thin book then fills only part of it.
+    executed = executable_quantity(instrument, request)
+    delta = executed if request.side is Side.BUY else -executed
+    closing_qty = min(executed, abs(current)) if reducing else ZERO
+    quote = instrument.base_quantity(executed) * price
+    fee = quote * instrument.taker_fee
+
     now = venue.now()
     realized = ZERO
     if closing_qty > 0 and position is not None:
         direction = Decimal(1) if current > 0 else Decimal(-1)
         realized = (price - position.entry_price) * instrument.base_quantity(closing_qty) * direction
-    position = _apply_to_position(venue, account, position, request.symbol, position_side, delta, price, now)
-    position.realized_pnl += realized - fee
+    if executed > 0:
+        position = _apply_to_position(venue, account, position, request.symbol, position_side, delta, price, now)
+        position.realized_pnl += realized - fee
 
     account.balance += realized - fee
     account.realized_pnl += realized
@@ -196,13 +204,13 @@ def execute_order(venue: Venue, account: Account, request: OrderRequest) -> Orde
         order_type=request.order_type,
         position_side=position_side,
         quantity=quantity,
-        executed_qty=quantity,
-        avg_price=price,
+        executed_qty=executed,
+        avg_price=price if executed > 0 else ZERO,
         cum_quote=quote,
         fee=fee,
         realized_pnl=realized,
         reduce_only=request.reduce_only,
-        status=OrderStatus.FILLED,
+        status=OrderStatus.FILLED if executed == quantity else OrderStatus.EXPIRED,
         client_order_id=request.client_order_id,
         create_time=now,
         update_time=now,
@@ -213,24 +221,35 @@ def execute_order(venue: Venue, account: Account, request: OrderRequest) -> Orde
     account.orders_by_id[order.id] = order
     if order.client_order_id is not None:
         account.orders_by_client_id[order.client_order_id] = order
-    account.fills.append(
-        Fill(
-            id=venue.next_id("trade"),
-            order_id=order.id,
-            symbol=request.symbol,
-            side=request.side,
-            position_side=position_side,
-            price=price,
-            quantity=quantity,
-            quote_qty=quote,
-            fee=fee,
-            fee_rate=instrument.taker_fee,
-            realized_pnl=realized,
-            time=now,
-            client_order_id=request.client_order_id,
+    if executed > 0:
+        account.fills.append(
+            Fill(
+                id=venue.next_id("trade"),
+                order_id=order.id,
+                symbol=request.symbol,
+                side=request.side,
+                position_side=position_side,
+                price=price,
+                quantity=executed,
+                quote_qty=quote,
+                fee=fee,
+                fee_rate=instrument.taker_fee,
+                realized_pnl=realized,
+                time=now,
+                client_order_id=request.client_order_id,
+            )
         )
-    )
     return order
+
+
+def executable_quantity(instrument: Instrument, request: OrderRequest) -> Decimal:
+    """What the book lets a market order fill: the quantity, capped by the order's ``max_fill_quantity`` (a
+    ``partial_fill`` fault) and the instrument's ``market_liquidity``, rounded DOWN to the step (may be 0)."""
+    caps = [cap for cap in (request.max_fill_quantity, instrument.market_liquidity) if cap is not None]
+    if not caps or min(caps) >= request.quantity:
+        return request.quantity
+    step = instrument.step_size
+    return max(ZERO, (min(caps) / step).to_integral_value(rounding=ROUND_FLOOR) * step)
 
 
 def _apply_to_position(

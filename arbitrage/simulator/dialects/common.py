@@ -21,7 +21,7 @@ import inspect
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -32,8 +32,9 @@ from multidict import CIMultiDictProxy
 from arbitrage.simulator.errors import ErrorKind, SimError
 
 if TYPE_CHECKING:
-    from arbitrage.simulator.accounts import Account
+    from arbitrage.simulator.accounts import Account, Order, OrderRequest
     from arbitrage.simulator.engine import Engine
+    from arbitrage.simulator.faults import FaultRegistry
     from arbitrage.simulator.instruments import Instrument
     from arbitrage.simulator.venue import Venue
 
@@ -89,10 +90,26 @@ class RequestContext:
     request: SimRequest
     path_params: dict[str, str] = field(default_factory=dict)
     account: Account | None = None
+    faults: FaultRegistry | None = None
+    partial_fill_id: int | None = None  # the partial_fill fault that capped this request's order, if any
 
     @property
     def params(self) -> dict[str, Any]:
         return self.request.params
+
+    def place_order(self, account: Account, request: OrderRequest) -> Order:
+        """``venue.place_order`` with a matching ``partial_fill`` fault applied (used up only if the order executes)."""
+        fault = None
+        if self.faults is not None and request.max_fill_quantity is None:
+            req = self.request
+            fault = self.faults.partial_fill_for(req.exchange_id, req.method, req.path, req.params)
+        if fault is not None:
+            request = replace(request, max_fill_quantity=fault.max_fill_quantity(request.quantity))
+        order = self.venue.place_order(account, request)
+        if fault is not None and self.faults is not None:
+            self.faults.use(fault)
+            self.partial_fill_id = fault.id
+        return order
 
     def now(self) -> int:
         return self.engine.now()

@@ -120,7 +120,7 @@ def create_order(ctx: RequestContext) -> Any:
         client_order_id=str(client_order_id),
         price=parse_decimal(ctx.param("price"), "price") if ctx.param("price") is not None else None,
     )
-    order = ctx.venue.place_order(account, request)
+    order = ctx.place_order(account, request)
     return f.order_body(instrument, order, with_time=False)
 
 

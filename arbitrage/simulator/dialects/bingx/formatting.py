@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from arbitrage.simulator.accounts import Account, Fill, MarginMode, Order, PositionSide
+from arbitrage.simulator.accounts import Account, Fill, MarginMode, Order, OrderStatus, PositionSide
 from arbitrage.simulator.dialects.common import dashed_id, decimals_of, fmt, num
 from arbitrage.simulator.instruments import Instrument
 from arbitrage.simulator.venue import BalanceView, PositionView, Venue
@@ -185,7 +185,8 @@ def order_detail(instrument: Instrument, order: Order) -> dict[str, Any]:
         "stopPrice": "",
         "profit": money(order.realized_pnl),
         "commission": fmt(-order.fee, 6),
-        "status": order.status.value,
+        # BingX has no partially-filled-then-cancelled status: an IOC remainder ends CANCELLED with executedQty.
+        "status": "FILLED" if order.status is OrderStatus.FILLED else "CANCELLED",
         "time": order.create_time,
         "updateTime": order.update_time,
         "clientOrderId": order.client_order_id or "",

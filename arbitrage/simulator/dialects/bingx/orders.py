@@ -72,7 +72,7 @@ def create_order(ctx: RequestContext) -> Any:
         price=parse_decimal(price, "price") if price not in (None, "") else None,
     )
     try:
-        order = ctx.venue.place_order(account, request)
+        order = ctx.place_order(account, request)
     except SimError as error:
         leverage = error.details.get("leverage")
         extra: dict[str, Any] = {"base": instrument.base}

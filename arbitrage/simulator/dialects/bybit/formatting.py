@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from arbitrage.simulator.accounts import Account, MarginMode, Order, PositionSide, Side
+from arbitrage.simulator.accounts import Account, MarginMode, Order, OrderStatus, PositionSide, Side
 from arbitrage.simulator.dialects.common import RequestContext, compact_id, decimals_of, fmt, parse_int
 from arbitrage.simulator.errors import ErrorKind, SimError
 from arbitrage.simulator.instruments import Instrument
@@ -190,7 +190,9 @@ def order_row(instrument: Instrument, order: Order) -> dict[str, Any]:
     band = Decimal(1) + MARKET_PRICE_BAND if order.side is Side.BUY else Decimal(1) - MARKET_PRICE_BAND
     limit_price = order.price
     if limit_price is None:
-        limit_price = round_to_tick(order.avg_price * band, instrument.tick_size)
+        reference = order.avg_price if order.executed_qty > 0 else instrument.mark_price
+        limit_price = round_to_tick(reference * band, instrument.tick_size)
+    expired = order.status is OrderStatus.EXPIRED
     return {
         "orderId": order.id,
         "orderLinkId": order.client_order_id or "",
@@ -201,11 +203,11 @@ def order_row(instrument: Instrument, order: Order) -> dict[str, Any]:
         "side": side_name(order.side),
         "isLeverage": "",
         "positionIdx": POSITION_IDX[order.position_side],
-        "orderStatus": "Filled",
+        "orderStatus": order_status(order),
         "cancelType": "UNKNOWN",
-        "rejectReason": "EC_NoError",
+        "rejectReason": "EC_CancelForNoFullFill" if expired else "EC_NoError",
         "avgPrice": fmt(order.avg_price),
-        "leavesQty": qty(instrument, order.quantity - order.executed_qty),
+        "leavesQty": "0" if expired else qty(instrument, order.quantity - order.executed_qty),
         "leavesValue": "0",
         "cumExecQty": qty(instrument, order.executed_qty),
         "cumExecValue": fmt(order.cum_quote),
@@ -234,6 +236,13 @@ def order_row(instrument: Instrument, order: Order) -> dict[str, Any]:
         "createdTime": str(order.create_time),
         "updatedTime": str(order.update_time),
     }
+
+
+def order_status(order: Order) -> str:
+    """A market order's remainder that found no liquidity is cancelled: PartiallyFilledCanceled after a fill."""
+    if order.status is OrderStatus.FILLED:
+        return "Filled"
+    return "PartiallyFilledCanceled" if order.executed_qty > 0 else "Cancelled"
 
 
 def wallet_account(account: Account, balance: BalanceView) -> dict[str, Any]:

@@ -54,7 +54,7 @@ def create_order(ctx: RequestContext) -> Any:
         client_order_id=link_id or None,
         price=limit_price,
     )
-    order = ctx.venue.place_order(account, request)
+    order = ctx.place_order(account, request)
     return ok(ctx, {"orderId": order.id, "orderLinkId": order.client_order_id or ""})
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from arbitrage.simulator.accounts import Account, MarginMode, Order, PositionSide, Side
+from arbitrage.simulator.accounts import Account, MarginMode, Order, OrderStatus, PositionSide, Side
 from arbitrage.simulator.dialects.common import decimals_of, fmt, num, underscore_id
 from arbitrage.simulator.instruments import Instrument
 from arbitrage.simulator.venue import BalanceView, PositionView
@@ -92,7 +92,8 @@ def order_body(instrument: Instrument, order: Order) -> dict[str, Any]:
         "profit": n(order.realized_pnl),
         "feeCurrency": instrument.settle,
         "openType": meta.open_type,
-        "state": 3,  # 1 uninformed, 2 uncompleted, 3 completed, 4 cancelled, 5 invalid
+        # 1 uninformed, 2 uncompleted, 3 completed, 4 cancelled (an unfilled market remainder; dealVol < vol)
+        "state": 3 if order.status is OrderStatus.FILLED else 4,
         "externalOid": order.client_order_id or f"_m_{order.id}",
         "errorCode": 0,
         "usedMargin": 0,

@@ -111,7 +111,7 @@ def create_order(ctx: RequestContext) -> Any:
         apply_margin_mode(ctx.venue, account, instrument, margin_mode)
 
     before = account.positions.get((instrument.symbol, position_side))
-    order = ctx.venue.place_order(
+    order = ctx.place_order(
         account,
         OrderRequest(
             symbol=instrument.symbol,

@@ -23,7 +23,8 @@ from arbitrage.services.pipeline_config import PipelineConfig
 
 log = get_logger(__name__)
 
-# SYNCING_LEVERAGE and OPEN resume after a restart; OPENING and CLOSING were interrupted and get flagged.
+# SYNCING_LEVERAGE and OPEN resume after a restart; OPENING and CLOSING were interrupted mid-order and are
+# recovered (orders looked up by client id, the exposure reconciled; see services/recovery.py).
 UNFINISHED = (Status.SCHEDULED, Status.SYNCING_LEVERAGE, Status.OPENING, Status.OPEN, Status.CLOSING)
 SYNC_JOB_ID = "sync-subscriptions"
 

@@ -30,9 +30,11 @@ OPTIONAL_BENCHMARKS = ("markets_refresh",)  # modules exposing `async def main()
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true",
-                        help="one subscription, no scale or tracemalloc run (a smoke run of a few seconds)")
+                        help="one subscription with a 2 s lead, no scale or tracemalloc run (a smoke run of ~15 s)")
+    parser.add_argument("--scale", type=int, default=execution.SCALE_COUNT, metavar="N",
+                        help=f"subscriptions in the scale run (default {execution.SCALE_COUNT}; 0 skips it)")
     parser.add_argument("--postgres", metavar="URL",
-                        help="also run the largest precision run on a scratch database of this PostgreSQL server, "
+                        help="repeat the largest concurrent run on a scratch database of this PostgreSQL server, "
                              "e.g. postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--profile", metavar="DIR", type=Path,
                         help="profile the daemon's event loop in each timed run into DIR/<run>.pstats (slows it)")
@@ -45,11 +47,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     load = os.getloadavg()
     print("execution benchmarks (daemon in a child process, simulator in this one):", file=sys.stderr)
     if args.quick:
-        results = await execution.main(precision_counts=(1,), scale_count=0, memory_count=0, naive_repeats=1)
+        results = await execution.main(
+            isolated_count=1, concurrent_counts=(), scale_count=0, memory_count=0, naive_repeats=1, lead_seconds=2
+        )
     else:
         if args.profile is not None:
             args.profile.mkdir(parents=True, exist_ok=True)
-        results = await execution.main(postgres_url=args.postgres, profile_dir=args.profile)
+        results = await execution.main(scale_count=args.scale, postgres_url=args.postgres, profile_dir=args.profile)
     output: dict[str, Any] = {
         "generated_at": datetime.now(UTC).isoformat(),
         "machine": {

@@ -1,8 +1,9 @@
 """One measured funding cycle: N subscriptions through the real daemon (child process) against the simulator.
 
-The subscriptions are written to a temporary SQLite database once the daemon is up, all with the same funding
-time a few seconds ahead; the cycle ends when every one of them is finished. What the simulator received (the
-request log) and what the daemon stored (subscriptions, orders, events) are returned for analysis.
+The subscriptions are written to a scratch database (a SQLite file, or PostgreSQL) once the daemon is up, with
+funding times a few seconds ahead (all the same, or staggered); the cycle ends when every one of them is
+finished. What the simulator received (the request log) and what the daemon stored (subscriptions, orders,
+events) are returned for analysis.
 """
 
 from __future__ import annotations
@@ -30,13 +31,15 @@ from arbitrage.db.session import Database
 from arbitrage.domain import Side
 from arbitrage.domain.status import Status, is_terminal
 from arbitrage.services.pipeline_config import PipelineConfig
-from arbitrage.settings import load_settings
+from arbitrage.settings import Settings, load_settings
 from arbitrage.simulator.requestlog import RequestRecord
 from arbitrage.simulator.server import SimulatorServer
 
 from benchmarks.common import ChildFailed, ChildProcess, exchange_settings, order_arrivals, prepare_simulator
 
-LEAD_SECONDS = 2  # orders go out 2 s before the funding time
+# The shipped default (5 s): orders go out 5 s before the funding time, and nothing may go out later than the
+# entry deadline (1 s before it). A shorter lead would leave the daemon less time than users give it.
+DEFAULT_LEAD_SECONDS: int = Settings.model_fields["lead_seconds"].default
 POLL_INTERVAL_SECONDS = 0.2  # how soon the daemon's scheduler sees the new rows
 FUNDING_CONFIRM_TIMEOUT_SECONDS = 10
 # Positive funding pays shorts, negative pays longs: the primary of each template always earns.
@@ -81,22 +84,50 @@ def mixed_templates() -> list[Template]:
 SHARED_TEMPLATE = Template("binanceusdm", "bybit", Side.SHORT, "BTC/USDT:USDT")
 
 
+def isolated_templates() -> list[Template]:
+    """Six subscriptions that share no (exchange, symbol), so each can have its own funding time: two disjoint
+    venue pairs per symbol, each venue primary and hedge, long and short."""
+    return [
+        Template("binanceusdm", "bybit", Side.SHORT, "BTC/USDT:USDT"),
+        Template("mexc", "bingx", Side.LONG, "BTC/USDT:USDT"),
+        Template("bybit", "binanceusdm", Side.LONG, "ETH/USDT:USDT"),
+        Template("bingx", "mexc", Side.SHORT, "ETH/USDT:USDT"),
+        Template("binanceusdm", "mexc", Side.SHORT, "SOL/USDT:USDT"),
+        Template("bybit", "bingx", Side.LONG, "SOL/USDT:USDT"),
+    ]
+
+
 @dataclass(frozen=True)
 class CyclePlan:
     name: str
     templates: Sequence[Template]  # subscription i uses templates[i % len(templates)]
     count: int
     track_memory: bool = False
-
     database: str = "sqlite"  # or a PostgreSQL server URL: a scratch database is created on it and dropped
+    # Subscription i's funding time (and trigger) is i × stagger after the first: each trigger alone. Needs
+    # templates that share no (exchange, symbol), since a venue has one funding time per symbol.
+    stagger_seconds: float = 0.0
+    lead_seconds: int = DEFAULT_LEAD_SECONDS
+
+    def __post_init__(self) -> None:
+        if self.stagger_seconds and self.count > 1:
+            used = [(venue, t.symbol) for t in self.templates[: self.count] for venue in (t.primary, t.hedge)]
+            if len(self.templates) < self.count or len(set(used)) != len(used):
+                raise ValueError("staggered subscriptions need one template each, sharing no (exchange, symbol)")
 
     @property
     def leverage_sync_ahead_seconds(self) -> int:
         """Preparation (two status commits, funding rates, set + read back leverage on both venues) must be over
-        before the trigger, or it would be measured as trigger delay. A loaded 2-core machine prepares about
-        20 subscriptions a second (7 under tracemalloc); the margin keeps the run valid when it is busier."""
-        per_second = 15 if not self.track_memory else 6
+        before the (first) trigger, or it would be measured as trigger delay. A loaded 2-core machine prepares
+        about 20 subscriptions a second (3 to 7 under tracemalloc); the margin keeps the run valid when it is
+        busier."""
+        if self.stagger_seconds:
+            return 1 + math.ceil(self.stagger_seconds * (self.count - 1))
+        per_second = 15 if not self.track_memory else 3
         return 1 + math.ceil((self.count - 1) / per_second)
+
+    def funding_offset_ms(self, index: int) -> int:
+        return round(self.stagger_seconds * index * 1000)
 
 
 @dataclass
@@ -114,12 +145,12 @@ class CycleRun:
     cpu_seconds: dict[str, float | None] = field(default_factory=dict)  # from the daemon's start to its stop
 
 
-def settings_values(sim: SimulatorServer, database_url: str, sync_ahead: int) -> dict[str, Any]:
+def settings_values(sim: SimulatorServer, database_url: str, plan: CyclePlan) -> dict[str, Any]:
     return {
         "database_url": database_url,
         "exchanges": exchange_settings(sim),
-        "lead_seconds": LEAD_SECONDS,
-        "leverage_sync_ahead_seconds": sync_ahead,
+        "lead_seconds": plan.lead_seconds,
+        "leverage_sync_ahead_seconds": plan.leverage_sync_ahead_seconds,
         "poll_interval_seconds": POLL_INTERVAL_SECONDS,
         "funding_confirm_timeout_seconds": FUNDING_CONFIRM_TIMEOUT_SECONDS,
         "order_timeout_seconds": 10,
@@ -146,7 +177,7 @@ async def _run_against_simulator(
 ) -> CycleRun:
     async with SimulatorServer() as sim:
         prepare_simulator(sim)
-        values = settings_values(sim, database_url, plan.leverage_sync_ahead_seconds)
+        values = settings_values(sim, database_url, plan)
         config = PipelineConfig.from_settings(load_settings(None, **values))
         child = await ChildProcess.start(
             {"mode": "daemon", "settings": values, "track_memory": plan.track_memory, "profile_path": profile_path},
@@ -200,28 +231,33 @@ async def scratch_database(kind: str, directory: Path) -> AsyncIterator[str]:
 
 
 def _cycle_timeout(plan: CyclePlan) -> float:
-    return plan.leverage_sync_ahead_seconds + LEAD_SECONDS + FUNDING_CONFIRM_TIMEOUT_SECONDS + 30 + plan.count / 5
+    spread = plan.funding_offset_ms(plan.count - 1) / 1000
+    until_last_funding = plan.leverage_sync_ahead_seconds + plan.lead_seconds + spread
+    return until_last_funding + FUNDING_CONFIRM_TIMEOUT_SECONDS + 30 + plan.count / 5
 
 
 async def _subscribe(sim: SimulatorServer, database: Database, plan: CyclePlan) -> list[int]:
-    """All subscriptions share one funding time, far enough ahead for the scheduler to see them and for the
-    leverage sync to finish before the trigger; every venue's next funding is moved to that instant."""
-    ahead_ms = int((POLL_INTERVAL_SECONDS + 0.5 + plan.leverage_sync_ahead_seconds + LEAD_SECONDS) * 1000)
-    funding_ms = sim.engine.now() + ahead_ms
-    funding_ms += 1000 - funding_ms % 1000  # whole seconds, as exchanges stamp them
+    """The (first) funding time is far enough ahead for the scheduler to see the rows and for the leverage sync to
+    finish before the trigger; each venue's next funding is moved to its subscription's funding time."""
+    ahead_ms = int((POLL_INTERVAL_SECONDS + 0.5 + plan.leverage_sync_ahead_seconds + plan.lead_seconds) * 1000)
+    first_ms = sim.engine.now() + ahead_ms
+    first_ms += 1000 - first_ms % 1000  # whole seconds, as exchanges stamp them
     for exchange_id, venue in sim.engine.venues.items():
         rate = SHORT_EARNS.get(exchange_id, LONG_EARNS.get(exchange_id))
         for symbol in venue.instruments:
-            sim.engine.set_funding(exchange_id, symbol, rate=rate, next_funding_time=funding_ms)
-    funding_time = datetime.fromtimestamp(funding_ms / 1000, UTC)
+            sim.engine.set_funding(exchange_id, symbol, rate=rate, next_funding_time=first_ms)
     async with database.unit_of_work() as session:
         created = []
         for index in range(plan.count):
             template = plan.templates[index % len(plan.templates)]
+            funding_ms = first_ms + plan.funding_offset_ms(index)
+            for exchange_id in (template.primary, template.hedge):
+                sim.engine.set_funding(exchange_id, template.symbol, next_funding_time=funding_ms)
             created.append(await repo.create_subscription(
                 session, primary_exchange=template.primary, primary_symbol=template.symbol,
                 hedge_exchange=template.hedge, hedge_symbol=template.symbol, side=template.side,
-                amount=template.amount, funding_time=funding_time, lead_seconds=LEAD_SECONDS, leverage=3,
+                amount=template.amount, funding_time=datetime.fromtimestamp(funding_ms / 1000, UTC),
+                lead_seconds=plan.lead_seconds, leverage=3,
             ))
     return [subscription.id for subscription in created]
 

@@ -23,12 +23,22 @@ from arbitrage.domain import Leg, OrderPurpose
 from arbitrage.domain.status import Status
 
 from benchmarks.common import ORDER_PATHS, ChildFailed, ns_to_ms, ratio, summary_ms
-from benchmarks.daemon_cycle import SHARED_TEMPLATE, CyclePlan, CycleRun, mixed_templates, run_cycle
+from benchmarks.daemon_cycle import (
+    DEFAULT_LEAD_SECONDS,
+    SHARED_TEMPLATE,
+    CyclePlan,
+    CycleRun,
+    isolated_templates,
+    mixed_templates,
+    run_cycle,
+)
 from benchmarks.naive import run_naive_baseline
 
-PRECISION_COUNTS = (1, 10, 50)
+ISOLATED_COUNT = 6  # single subscriptions, each trigger alone (see daemon_cycle.isolated_templates)
+ISOLATED_STAGGER_SECONDS = 0.3  # all six triggers fall between the last preparation and the first funding time
+CONCURRENT_COUNTS = (10, 50)  # subscriptions of mixed venue pairs triggering at the same instant
 SCALE_COUNT = 100
-MEMORY_COUNT = 25  # the tracemalloc run (tracing slows the daemon about threefold)
+MEMORY_COUNT = 20  # the tracemalloc run (tracing slows the daemon about threefold)
 NAIVE_REPEATS = 3
 TOP_REQUESTS = 8
 SCALE_FIGURES = (
@@ -90,15 +100,22 @@ def _values(timings: Sequence[dict[str, Any]], key: str) -> list[float]:
 
 
 def requests_between_trigger_and_orders(run: CycleRun, timings: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """What else reached the exchanges while the open orders were due: each is a round trip some order waited on,
-    or competed with."""
-    if not run.subscriptions or not _values(timings, "last_order_ns"):
-        return {}
-    start = min(_ns(run.config.trigger_time(s)) for s in run.subscriptions)
-    end = max(_values(timings, "last_order_ns"))
+    """What else reached the exchanges while open orders were due (from a trigger to the last open order of that
+    trigger's subscriptions): each is a round trip some order waited on, or competed with."""
+    windows = sorted(
+        (_ns(run.config.trigger_time(subscription)), timing["last_order_ns"])
+        for subscription, timing in zip(run.subscriptions, timings, strict=True)
+        if "last_order_ns" in timing
+    )
+    merged: list[tuple[int, int]] = []
+    for start, end in windows:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
     counts: Counter[str] = Counter()
     for record in run.requests:
-        if not start <= record.received_ns <= end:
+        if not any(start <= record.received_ns <= end for start, end in merged):
             continue
         if record.method == "POST" and record.path == ORDER_PATHS.get(record.exchange):
             continue
@@ -117,8 +134,9 @@ def analyse(run: CycleRun) -> dict[str, Any]:
     last_orders = _values(timings, "last_order_ns")
     result: dict[str, Any] = {
         "subscriptions": run.plan.count,
-        "pairs": "shared" if len(set(run.plan.templates)) == 1 else "mixed",
+        "pairs": _pairs(run.plan),
         "database": "sqlite" if run.plan.database == "sqlite" else "postgresql",
+        "lead_s": run.plan.lead_seconds,
         "leverage_sync_ahead_s": run.plan.leverage_sync_ahead_seconds,
         "tracemalloc": run.plan.track_memory,
         "wall_s": run.wall_seconds,
@@ -151,6 +169,12 @@ def analyse(run: CycleRun) -> dict[str, Any]:
     return result
 
 
+def _pairs(plan: CyclePlan) -> str:
+    if plan.stagger_seconds:
+        return f"isolated, triggers {plan.stagger_seconds:g} s apart"
+    return "shared" if len(set(plan.templates)) == 1 else "mixed"
+
+
 def per_subscription(big: dict[str, Any], small: dict[str, Any], key: str) -> float | None:
     """KiB per additional subscription between two runs."""
     count = big["subscriptions"] - small["subscriptions"]
@@ -181,34 +205,46 @@ async def _measured(
 
 
 async def main(
-    precision_counts: Sequence[int] = PRECISION_COUNTS,
+    isolated_count: int = ISOLATED_COUNT,
+    concurrent_counts: Sequence[int] = CONCURRENT_COUNTS,
     scale_count: int = SCALE_COUNT,
     memory_count: int = MEMORY_COUNT,
     naive_repeats: int = NAIVE_REPEATS,
+    lead_seconds: int = DEFAULT_LEAD_SECONDS,
     postgres_url: str | None = None,
     profile_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Run every execution benchmark; returns the results (also what benchmarks/results/latest.json holds).
 
-    `scale_count` or `memory_count` 0 skips that benchmark. With `postgres_url` (a server URL), the largest
-    precision run is repeated on a scratch PostgreSQL database: the same cycle, only the database differs.
-    With `profile_dir`, each timed run's daemon event loop is profiled into `<profile_dir>/<run>.pstats`."""
+    A count of 0 skips that benchmark. `lead_seconds` is every subscription's lead (the shipped default; the
+    smoke test uses 2 s to be quick). With `postgres_url` (a server URL), the largest concurrent run is repeated
+    on a scratch PostgreSQL database: the same cycle, only the database differs. With `profile_dir`, each timed
+    run's daemon event loop is profiled into `<profile_dir>/<run>.pstats`."""
     runs: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    for count in precision_counts:
+    if isolated_count:
+        name = f"isolated_{isolated_count}"
+        plan = CyclePlan(name, isolated_templates(), isolated_count, stagger_seconds=ISOLATED_STAGGER_SECONDS,
+                         lead_seconds=lead_seconds)
+        await _measured(name, plan, runs, errors, profile_dir)
+    for count in concurrent_counts:
         name = f"mixed_{count}"
-        await _measured(name, CyclePlan(name, mixed_templates(), count), runs, errors, profile_dir)
-    if postgres_url and precision_counts:
-        name = f"mixed_{max(precision_counts)}_postgresql"
-        plan = CyclePlan(name, mixed_templates(), max(precision_counts), database=postgres_url)
+        plan = CyclePlan(name, mixed_templates(), count, lead_seconds=lead_seconds)
+        await _measured(name, plan, runs, errors, profile_dir)
+    if postgres_url and concurrent_counts:
+        name = f"mixed_{max(concurrent_counts)}_postgresql"
+        plan = CyclePlan(name, mixed_templates(), max(concurrent_counts), database=postgres_url,
+                         lead_seconds=lead_seconds)
         await _measured(name, plan, runs, errors, profile_dir)
     if scale_count:
         name = f"shared_{scale_count}"
-        await _measured(name, CyclePlan(name, [SHARED_TEMPLATE], scale_count), runs, errors, profile_dir)
+        plan = CyclePlan(name, [SHARED_TEMPLATE], scale_count, lead_seconds=lead_seconds)
+        await _measured(name, plan, runs, errors, profile_dir)
     traced: dict[str, Any] = {}
     if memory_count:
         for count in sorted({1, memory_count}):
-            plan = CyclePlan(f"traced_{count}", mixed_templates(), count, track_memory=True)
+            plan = CyclePlan(f"traced_{count}", mixed_templates(), count, track_memory=True,
+                             lead_seconds=lead_seconds)
             if (result := await _measured(plan.name, plan, runs, errors)) is not None:
                 traced[str(count)] = result
     _progress(f"  naive baseline: {naive_repeats} round(s) per venue pair and style ...")

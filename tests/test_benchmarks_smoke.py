@@ -19,19 +19,21 @@ SUMMARY_KEYS = {"count", "min", "p50", "p95", "max"}
 
 
 async def test_execution_benchmark_with_one_subscription_reports_every_figure():
-    results = await execution.main(precision_counts=(1,), scale_count=0, memory_count=0, naive_repeats=1)
+    results = await execution.main(
+        isolated_count=1, concurrent_counts=(), scale_count=0, memory_count=0, naive_repeats=1, lead_seconds=2
+    )
 
     assert results["failed_runs"] == []
-    run = results["runs"]["mixed_1"]
+    run = results["runs"]["isolated_1"]
     assert run["statuses"] == {"COMPLETED": 1}
     assert run["subscriptions"] == 1
     for figure in (run["trigger_to_first_order_ms"], run["leg_gap_ms"], *run["stages_ms"].values()):
         assert set(figure) == SUMMARY_KEYS and figure["count"] == 1
     assert {"trigger_to_all_orders_received_ms", "trigger_to_all_open_ms", "funding_to_all_completed_ms"} <= set(run)
     assert run["memory"]["peak_rss_mb"] > 0
-    assert results["trigger_precision"]["mixed_1"]["count"] == 1
+    assert results["trigger_precision"]["isolated_1"]["count"] == 1
     for style in ("sequential", "concurrent"):
         assert set(results["naive_baseline"][style]["leg_gap_ms"]) == SUMMARY_KEYS
     assert results["naive_baseline"]["orders_missing"] == 0
-    assert results["leg_gap"]["naive_sequential_over_daemon_p50"].keys() == {"mixed_1"}
+    assert results["leg_gap"]["naive_sequential_over_daemon_p50"].keys() == {"isolated_1"}
     assert "1. Trigger precision" in execution_report(results)

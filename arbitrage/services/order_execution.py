@@ -64,6 +64,11 @@ class SendOutcome:
     sent_at: datetime = field(default_factory=utcnow)
     acknowledged_at: datetime | None = None
     never_arrived: bool = False  # FAILED because the exchange never received it (not a rejection)
+    acknowledged_id: str | None = None  # the exchange's id when it acknowledged an order whose outcome is unknown
+
+    @property
+    def exchange_order_id(self) -> str | None:
+        return self.report.exchange_order_id if self.report is not None else self.acknowledged_id
 
     @property
     def filled(self) -> Decimal:
@@ -161,4 +166,4 @@ async def _look_up(
         f"{intent.exchange}: outcome of order {intent.client_order_id}{acknowledged} unknown ({last_error}); "
         f"check the order on {intent.exchange}"
     )
-    return SendOutcome(intent, LegState.UNKNOWN, error=reason, sent_at=sent_at)
+    return SendOutcome(intent, LegState.UNKNOWN, error=reason, sent_at=sent_at, acknowledged_id=exchange_order_id)

@@ -4,8 +4,9 @@
     hold through the funding time and confirm the payments → close both legs → COMPLETED.
 
 Each step's state is committed before the next exchange action, and each order's row before it is sent.
-It can start from SCHEDULED, and resume from SYNCING_LEVERAGE or OPEN after a restart. On shutdown it stops
-only at a wait (never in the middle of an exchange call), leaving the row as it is for the next start.
+It can start from SCHEDULED, resume from SYNCING_LEVERAGE or OPEN after a restart, and recover a row left in
+OPENING or CLOSING by a crash (services/recovery.py). On shutdown it stops only at a wait (never in the middle
+of an exchange call), leaving the row as it is for the next start.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from arbitrage.services.leverage_sync import LegVenue, LeverageSyncFailed, sync_
 from arbitrage.services.markets import MarketCatalog
 from arbitrage.services.pipeline_config import PipelineConfig
 from arbitrage.services.position_legs import close_legs, leg_specs, open_legs
+from arbitrage.services.recovery import recover
 from arbitrage.services.settlement import confirm_funding, record_result
 
 log = get_logger(__name__)
@@ -84,16 +86,10 @@ class Pipeline:
             if not await open_legs(self, subscription, plan.amount):
                 return
             await self._record_plan_event(subscription, plan)
+        if subscription.status in (Status.OPENING, Status.CLOSING):  # interrupted mid-order (a crash)
+            await recover(self, subscription)
         if subscription.status is Status.OPEN:
             await self._hold_and_close(subscription)
-        elif subscription.status in (Status.OPENING, Status.CLOSING):
-            await self.transition(
-                subscription,
-                Status.NEEDS_ATTENTION,
-                f"daemon stopped while {subscription.status.lower()}; orders may be open on "
-                f"{subscription.primary_exchange} and {subscription.hedge_exchange}: check positions and close them",
-                event="interrupted",
-            )
 
     # --- steps -------------------------------------------------------------------------------------------------
 

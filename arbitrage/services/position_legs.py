@@ -275,7 +275,7 @@ async def _record_outcomes(pipeline: Pipeline, rows: Sequence[Order], outcomes: 
             report = outcome.report
             await repo.update_order(
                 session, stored, status=outcome.order_status,
-                exchange_order_id=report.exchange_order_id if report else None,
+                exchange_order_id=outcome.exchange_order_id,
                 filled=outcome.filled, average_price=report.average_price if report else None,
                 fee=report.fee if report else None, fee_currency=report.fee_currency if report else None,
                 error_message=outcome.error, sent_at=outcome.sent_at, acknowledged_at=outcome.acknowledged_at,

@@ -75,6 +75,9 @@ async def test_acknowledged_order_that_cannot_be_looked_up_is_unwound_from_the_p
     story = await harness.story(subscription_id)
     assert "acknowledged as" in story.subscription.error_message
     assert "primary leg and hedge leg unwound" in story.subscription.error_message
+    hedge_open = next(o for o in story.orders if o.exchange == "bybit" and o.purpose is OrderPurpose.OPEN)
+    assert hedge_open.status is OrderStatus.UNKNOWN
+    assert hedge_open.exchange_order_id, "the acknowledged id is kept so that recovery can look the order up by it"
     unwinds = {o.exchange for o in story.orders if o.purpose is OrderPurpose.UNWIND and o.status is OrderStatus.FILLED}
     assert unwinds == {"binanceusdm", "bybit"}
     assert flat(sim, "bybit") and flat(sim, "binanceusdm")

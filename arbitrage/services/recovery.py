@@ -1,0 +1,202 @@
+"""Crash recovery: a subscription found in OPENING or CLOSING at start was interrupted mid-order.
+
+Every order in doubt (PENDING: persisted, maybe sent; SENT; UNKNOWN) is looked up on its exchange by client order
+id, the rows are brought up to date, `domain/reconcile.py` decides, and the plan is carried out with the
+pipeline's own helpers: unwind a lone leg (→ ERROR), balance and resume a hedged pair (→ OPEN, the pipeline then
+holds and closes it), re-close what a close left (→ COMPLETED), or stop and say which order could not be looked
+up (→ NEEDS_ATTENTION). Every step appends a `recovered` event and logs with the subscription id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from arbitrage.db import repository as repo
+from arbitrage.db.models import Order, Subscription
+from arbitrage.domain import Leg, OrderPurpose
+from arbitrage.domain.reconcile import (
+    UNRESOLVED,
+    Lookup,
+    LookupOutcome,
+    OrderFact,
+    RecoveryPlan,
+    next_attempt,
+    plan_recovery,
+)
+from arbitrage.domain.status import Status
+from arbitrage.exchanges.connector import ExchangeError, OrderNotFound, OrderReport, OrderState
+from arbitrage.logging import get_logger
+from arbitrage.services import order_execution
+from arbitrage.services.position_legs import _check_flat, _reduce, leg_specs
+from arbitrage.services.settlement import record_result
+
+if TYPE_CHECKING:
+    from arbitrage.services.pipeline import Pipeline
+
+log = get_logger(__name__)
+
+_DONE_WITHOUT_FILL = (OrderState.CANCELED, OrderState.REJECTED)
+
+
+async def recover(pipeline: Pipeline, subscription: Subscription) -> None:
+    """Bring an interrupted OPENING / CLOSING subscription to where it belongs. Afterwards `subscription.status`
+    is OPEN (the caller goes on holding and closing it), COMPLETED, ERROR or NEEDS_ATTENTION."""
+    stage = Status(subscription.status)
+    async with pipeline.db.unit_of_work() as session:
+        orders = list(await repo.orders_for(session, subscription.id))
+    in_doubt = [order for order in orders if order.status in UNRESOLVED]
+    log.warning("recovery_started", subscription_id=subscription.id, status=str(stage),
+                orders_in_doubt=[order.client_order_id for order in in_doubt])
+    answers = await asyncio.gather(*(look_up(pipeline, order) for order in in_doubt))
+    lookups = {order.client_order_id: lookup for order, (lookup, _) in zip(in_doubt, answers, strict=True)}
+    reports = {order.client_order_id: report for order, (_, report) in zip(in_doubt, answers, strict=True) if report}
+    steps = await _steps(pipeline, subscription) if stage is Status.OPENING else None
+    plan = plan_recovery(stage, [_fact(order) for order in orders], lookups, steps)
+    await _store_findings(pipeline, subscription, orders, plan, lookups, reports)
+    await _carry_out(pipeline, subscription, orders, plan)
+
+
+async def look_up(pipeline: Pipeline, order: Order) -> tuple[Lookup, OrderReport | None]:
+    """Ask the order's exchange about it until it answers for sure or the lookup deadline passes. An order the
+    exchange does not know after a few lookups never arrived, unless it was acknowledged (it has an exchange id)."""
+    try:
+        connector = pipeline.connectors.get(order.exchange)
+    except ExchangeError as error:
+        return Lookup.failed(error.user_message), None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + order_execution.LOOKUP_DEADLINE_SECONDS
+    delays = order_execution.LOOKUP_DELAYS_SECONDS
+    not_found, reason = 0, "no answer"
+    for attempt in itertools.count():
+        try:
+            report = await connector.fetch_order(order.symbol, order.client_order_id, order.exchange_order_id)
+        except OrderNotFound as error:
+            not_found += 1
+            reason = error.user_message
+            if order.exchange_order_id is None and not_found >= order_execution.NOT_FOUND_CONFIRMATIONS:
+                return Lookup.not_found(), None
+        except ExchangeError as error:
+            reason = error.user_message
+            if not (error.retryable or error.outcome_unknown):
+                break
+        else:
+            if report.filled > 0 or report.state in _DONE_WITHOUT_FILL:
+                return Lookup.found(report.filled), report
+            # Accepted, not filled: a market order should not rest, and what it will still fill is unknowable.
+            return Lookup.failed(f"accepted but not filled (status {report.raw_status or report.state})"), report
+        delay = delays[min(attempt, len(delays) - 1)]
+        if loop.time() + delay > deadline:
+            break
+        await asyncio.sleep(delay)
+    return Lookup.failed(f"lookup failed: {reason}"), None
+
+
+async def _steps(pipeline: Pipeline, subscription: Subscription) -> dict[Leg, Decimal]:
+    """Both legs' amount steps, to balance uneven fills as the pipeline does; empty if the rules are unknown."""
+    steps: dict[Leg, Decimal] = {}
+    for spec in leg_specs(subscription):
+        try:
+            steps[spec.leg] = (await pipeline.markets.rules(spec.exchange, spec.symbol)).step_size
+        except ExchangeError as error:
+            log.warning("recovery_step_unknown", subscription_id=subscription.id, exchange=spec.exchange,
+                        error=error.user_message)
+    return steps
+
+
+def _fact(order: Order) -> OrderFact:
+    return OrderFact(order.client_order_id, order.leg, order.purpose, order.exchange, order.amount, order.status,
+                     order.filled)
+
+
+async def _store_findings(
+    pipeline: Pipeline, subscription: Subscription, orders: Sequence[Order], plan: RecoveryPlan,
+    lookups: dict[str, Lookup], reports: dict[str, OrderReport],
+) -> None:
+    """The looked-up rows as the exchanges tell them, and one `recovered` event listing what was found."""
+    rows = {order.client_order_id: order for order in orders}
+    found: dict[str, dict[str, str]] = {}
+    async with pipeline.db.unit_of_work() as session:
+        for update in plan.updates:
+            row, report = rows[update.client_order_id], reports.get(update.client_order_id)
+            lookup = lookups.get(update.client_order_id)
+            executed = lookup is not None and lookup.outcome is LookupOutcome.FOUND
+            await repo.update_order(
+                session, await session.merge(row), status=update.status, filled=update.filled,
+                exchange_order_id=report.exchange_order_id if report else None,
+                average_price=report.average_price if report else None,
+                fee=report.fee if report else None, fee_currency=report.fee_currency if report else None,
+                error_message=update.note,
+                # The row was committed just before the request went out; funding shares need a send time.
+                sent_at=row.created_at if executed and row.sent_at is None else None,
+            )
+            found[update.client_order_id] = {
+                "exchange": row.exchange, "lookup": lookup.outcome.value if lookup else "MISSING",
+                "status": update.status.value, "filled": str(update.filled),
+            }
+        details = {
+            "status_found": str(subscription.status),
+            "orders": found,
+            "exposure": {leg.value: str(held) for leg, held in plan.exposure.items()},
+            "plan": {"target": plan.target.value, "purpose": plan.purpose.value if plan.purpose else None,
+                     "reductions": {r.leg.value: str(r.amount) for r in plan.reductions}},
+        }
+        summary = ", ".join(f"{cid} {info['status'].lower()} {info['filled']}" for cid, info in found.items())
+        await repo.add_event(session, subscription.id, "recovered",
+                             message=f"looked up after a restart: {summary or 'no order in doubt'}", details=details)
+    log.warning("recovery_findings", subscription_id=subscription.id, orders=found, exposure=details["exposure"],
+                target=plan.target.value, reductions=details["plan"]["reductions"])
+
+
+async def _carry_out(
+    pipeline: Pipeline, subscription: Subscription, orders: Sequence[Order], plan: RecoveryPlan
+) -> None:
+    reason = plan.reason
+    details = {"exposure": {leg.value: str(held) for leg, held in plan.exposure.items()}}
+    if plan.target is Status.NEEDS_ATTENTION:
+        await pipeline.transition(subscription, Status.NEEDS_ATTENTION, reason, event="recovered", details=details)
+        return
+    if plan.reductions:
+        assert plan.purpose is not None
+        done, error = await _send_reductions(pipeline, subscription, orders, plan)
+        legs = " and ".join(f"{r.leg.lower()} leg" for r in plan.reductions)
+        if not done:
+            verb = "closing" if plan.purpose is OrderPurpose.CLOSE else "unwinding"
+            await pipeline.transition(subscription, Status.NEEDS_ATTENTION,
+                                      f"{reason}; {verb.upper()} the {legs} FAILED: {error}", event="recovered",
+                                      details=details)
+            return
+        if plan.target is Status.OPEN:  # balancing an uneven open
+            reason += "; " + ", ".join(f"{r.leg.lower()} leg reduced by {r.amount} to match" for r in plan.reductions)
+        else:
+            reason += f"; {legs} {'closed' if plan.purpose is OrderPurpose.CLOSE else 'unwound'}"
+        details["reduced"] = {r.leg.value: str(r.amount) for r in plan.reductions}
+    if plan.target is Status.COMPLETED:
+        problem = await _check_flat(pipeline, subscription, leg_specs(subscription))
+        if problem:
+            await pipeline.transition(subscription, Status.NEEDS_ATTENTION, f"{reason}; close failed: {problem}",
+                                      event="recovered", details=details)
+            return
+        async with pipeline.db.unit_of_work() as session:
+            await repo.add_event(session, subscription.id, "recovered", message=reason, details=details)
+        log.info("recovered", subscription_id=subscription.id, to=Status.COMPLETED.value, reason=reason)
+        await record_result(pipeline, subscription)
+        return
+    await pipeline.transition(subscription, plan.target, reason, event="recovered", details=details)
+
+
+async def _send_reductions(
+    pipeline: Pipeline, subscription: Subscription, orders: Sequence[Order], plan: RecoveryPlan
+) -> tuple[bool, str | None]:
+    """Reduce-only orders with client ids numbered after every id already used for that leg and purpose."""
+    assert plan.purpose is not None
+    specs = {spec.leg: spec for spec in leg_specs(subscription)}
+    used = [order.client_order_id for order in orders]
+    first = max(next_attempt(used, r.leg, plan.purpose) for r in plan.reductions)
+    log.warning("recovery_reducing", subscription_id=subscription.id, purpose=plan.purpose.value,
+                legs={r.leg.value: str(r.amount) for r in plan.reductions}, first_attempt=first)
+    return await _reduce(pipeline, subscription, plan.purpose, [(specs[r.leg], r.amount) for r in plan.reductions],
+                         first)

@@ -25,19 +25,21 @@ from arbitrage.domain.funding import funding_favours_side, should_skip_missed
 from arbitrage.domain.leverage import resolve_leverage
 from arbitrage.domain.order_ids import client_order_id
 from arbitrage.domain.sizing import round_amount_to_both
-from arbitrage.domain.status import Status, is_terminal
+from arbitrage.domain.status import OrderStatus, Status, is_terminal
 from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError, FundingRateInfo, PositionMode
 from arbitrage.logging import bind_subscription, get_logger
 from arbitrage.services.clock import sleep_until, utcnow
 from arbitrage.services.leverage_sync import LegVenue, LeverageSyncFailed, sync_leverage
 from arbitrage.services.markets import MarketCatalog
 from arbitrage.services.pipeline_config import PipelineConfig
-from arbitrage.services.position_legs import close_legs, leg_specs, open_legs
+from arbitrage.services.position_legs import close_legs, leg_specs, open_legs, record_open_orders, release_unsent
 from arbitrage.services.recovery import recover
 from arbitrage.services.settlement import confirm_funding, record_result
 
 log = get_logger(__name__)
 
+# Orders that may have reached an exchange: after a crash they are looked up before anything else happens.
+IN_DOUBT = (OrderStatus.PENDING, OrderStatus.SENT, OrderStatus.UNKNOWN)
 ACTIVE_STATUSES = (Status.SCHEDULED, Status.SYNCING_LEVERAGE, Status.OPENING, Status.OPEN, Status.CLOSING)
 # The primary's next funding time may differ from the subscription's by this much (exchanges round stamps).
 FUNDING_TIME_TOLERANCE = timedelta(seconds=60)
@@ -80,18 +82,38 @@ class Pipeline:
         if subscription.status is Status.SCHEDULED and not await self._start(subscription):
             return
         if subscription.status is Status.SYNCING_LEVERAGE:
-            plan = await self._prepare(subscription)
-            if plan is None or not await self._wait_for_trigger(subscription):
+            if await self._open_orders_in_doubt(subscription):  # a crash after the orders were recorded
+                await self.transition(subscription, Status.OPENING, "the daemon stopped after recording the "
+                                      "open orders; looking them up", event="interrupted")
+            elif not await self._prepare_and_open(subscription):
                 return
-            if not await open_legs(self, subscription, plan.amount):
-                return
-            await self._record_plan_event(subscription, plan)
         if subscription.status in (Status.OPENING, Status.CLOSING):  # interrupted mid-order (a crash)
             await recover(self, subscription)
         if subscription.status is Status.OPEN:
             await self._hold_and_close(subscription)
 
     # --- steps -------------------------------------------------------------------------------------------------
+
+    async def _prepare_and_open(self, subscription: Subscription) -> bool:
+        """Everything that can happen ahead of the trigger does (leverage, funding check, the order rows), so that
+        at the trigger only the orders go out. True when both legs are OPEN."""
+        plan = await self._prepare(subscription)
+        if plan is None:
+            return False
+        pending = await record_open_orders(self, subscription, plan.amount)
+        if not await self._wait_for_trigger(subscription):
+            reason = "the daemon stopped before the trigger" if self.stop.is_set() else "entry deadline passed"
+            await release_unsent(self, pending, reason)
+            return False
+        if not await open_legs(self, subscription, pending):
+            return False
+        await self._record_plan_event(subscription, plan)
+        return True
+
+    async def _open_orders_in_doubt(self, subscription: Subscription) -> bool:
+        async with self.db.unit_of_work() as session:
+            orders = await repo.orders_for(session, subscription.id)
+        return any(o.purpose is OrderPurpose.OPEN and o.status in IN_DOUBT for o in orders)
 
     async def _start(self, subscription: Subscription) -> bool:
         if should_skip_missed(utcnow(), subscription.funding_time, self.config.exchange_min_leads(subscription)):

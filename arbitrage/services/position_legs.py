@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from arbitrage.db import repository as repo
 from arbitrage.db.models import Order, Subscription
 from arbitrage.domain import Leg, OrderPurpose, Side
+from arbitrage.domain.reconcile import next_attempt
 from arbitrage.domain.status import OrderStatus, Status
 from arbitrage.exchanges.connector import ExchangeError
 from arbitrage.logging import get_logger
@@ -52,30 +53,59 @@ def leg_specs(subscription: Subscription) -> tuple[LegSpec, LegSpec]:
     )
 
 
-async def open_legs(pipeline: Pipeline, subscription: Subscription, amount: Decimal) -> bool:
-    """OPENING → OPEN with both legs filled; or ERROR / NEEDS_ATTENTION. Returns True when OPEN."""
-    specs = leg_specs(subscription)
-    intents = [s.intent(OrderPurpose.OPEN, amount, pipeline.client_order_id(subscription, s.leg, OrderPurpose.OPEN))
-               for s in specs]
+@dataclass(frozen=True)
+class PendingOpen:
+    """The two open orders, committed as PENDING ahead of the trigger so that only the sends happen at it."""
+
+    amount: Decimal
+    intents: list[OrderIntent]
+    rows: list[Order]
+
+
+async def record_open_orders(pipeline: Pipeline, subscription: Subscription, amount: Decimal) -> PendingOpen:
+    """Persist both open orders (with their client ids) before the trigger. A subscription prepared again after a
+    stop numbers its attempts after the unsent ones, so no client id is ever reused."""
     async with pipeline.db.unit_of_work() as session:
-        stored = await repo.require_subscription(session, subscription.id)
-        await repo.transition(session, stored, Status.OPENING, event="opening",
-                              message=f"sending {amount} on both legs")
+        used = [order.client_order_id for order in await repo.orders_for(session, subscription.id)]
+        intents = [
+            spec.intent(OrderPurpose.OPEN, amount, pipeline.client_order_id(
+                subscription, spec.leg, OrderPurpose.OPEN, next_attempt(used, spec.leg, OrderPurpose.OPEN)))
+            for spec in leg_specs(subscription)
+        ]
         rows = [await _persist(session, subscription.id, intent) for intent in intents]
-    subscription.status = Status.OPENING
-    if utcnow() >= pipeline.config.entry_deadline(subscription):  # the commit was slow (a locked database)
-        await _mark_not_sent(pipeline, rows, "not sent: the entry deadline passed while the order was recorded")
-        await pipeline.transition(subscription, Status.ERROR, "entry deadline passed before the orders could go "
-                                  "out; nothing was sent", event="open_failed")
-        return False
-    outcomes = await send_orders(_connectors(pipeline, intents), intents)
+        await repo.add_event(session, subscription.id, "orders_recorded",
+                             message=f"{amount} on both legs, to be sent at the trigger",
+                             details={"client_order_ids": [intent.client_order_id for intent in intents]})
+    return PendingOpen(amount, intents, rows)
+
+
+async def release_unsent(pipeline: Pipeline, pending: PendingOpen, reason: str) -> None:
+    """The trigger will not come for these orders (shutdown, deadline): they were never sent."""
+    await _mark_not_sent(pipeline, pending.rows, f"not sent: {reason}")
+
+
+async def open_legs(pipeline: Pipeline, subscription: Subscription, pending: PendingOpen) -> bool:
+    """At the trigger: both orders go out at once, OPENING is committed while they are in flight; then OPEN with
+    both legs filled, or ERROR / NEEDS_ATTENTION. Returns True when OPEN."""
+    intents = pending.intents
+    sending = asyncio.create_task(send_orders(_connectors(pipeline, intents), intents))
+    try:
+        async with pipeline.db.unit_of_work() as session:
+            stored = await repo.require_subscription(session, subscription.id)
+            await repo.transition(session, stored, Status.OPENING, event="opening",
+                                  message=f"sending {pending.amount} on both legs")
+        subscription.status = Status.OPENING
+    except Exception:  # the orders are out whatever the database says; a restart recovers from their rows
+        log.exception("opening_not_recorded")
+    outcomes = await sending
+    rows = pending.rows
     await _record(pipeline, rows, outcomes)
     log.info("legs_sent", gap_ms=_gap_ms(outcomes), states=[o.state.value for o in outcomes])
     if all(o.state is LegState.FILLED for o in outcomes):
-        return await _balance_and_open(pipeline, subscription, specs, outcomes)
+        return await _balance_and_open(pipeline, subscription, leg_specs(subscription), outcomes)
     reason = "; ".join(f"{o.intent.leg.lower()} order failed: {o.error}" for o in outcomes
                        if o.state is not LegState.FILLED)
-    await _unwind_failed_open(pipeline, subscription, specs, outcomes, reason)
+    await _unwind_failed_open(pipeline, subscription, leg_specs(subscription), outcomes, reason)
     return False
 
 

@@ -113,3 +113,27 @@ async def test_opposite_sides_on_one_one_way_account_are_refused_before_anything
     story = await harness.story(second)
     assert story.subscription.error_message.startswith(f"conflicts with subscription {first}")
     assert story.orders == []
+
+
+async def test_stop_before_the_trigger_releases_the_recorded_orders_and_a_restart_trades(sim, harness_factory, tmp_path):
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    harness = await harness_factory(url, leverage_sync_ahead_seconds=4)
+    sim.engine.set_funding("bybit", BTC, rate=Decimal("0.0004"))
+    subscription_id, _ = await harness.subscribe("bybit", "binanceusdm", Side.SHORT, funding_in=9)
+    await harness.start()
+    while "orders_recorded" not in (await harness.story(subscription_id)).event_names():
+        await asyncio.sleep(0.02)
+    await harness.stop()  # clean shutdown while waiting for the trigger
+
+    restarted = await harness_factory(url)
+    story = await restarted.story(subscription_id)
+    assert story.subscription.status is Status.SYNCING_LEVERAGE
+    assert [(o.status, o.error_message) for o in story.orders] == [
+        (OrderStatus.FAILED, "not sent: the daemon stopped before the trigger")
+    ] * 2
+    assert harness.requests("bybit", ORDER_PATHS["bybit"]) == [], "nothing reached an exchange"
+    await restarted.start()
+    assert await restarted.wait_until_finished([subscription_id]) == {subscription_id: Status.COMPLETED}
+    opens = [o for o in (await restarted.story(subscription_id)).orders if o.purpose is OrderPurpose.OPEN]
+    assert [o.client_order_id[-3:] for o in opens] == ["PO1", "HO1", "PO2", "HO2"], "no client id is reused"
+    assert [o.status for o in opens[2:]] == [OrderStatus.FILLED, OrderStatus.FILLED]

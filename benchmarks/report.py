@@ -41,14 +41,14 @@ def execution_report(results: dict[str, Any]) -> str:
     naive = results["naive_baseline"]
     out = [table(
         "1. Trigger precision: trigger -> first order received by the simulator (ms), and where the p50 goes",
-        ["run", "subs", "p50", "p95", "max", "wake p50", "persist p50", "wire p50", "prep slack"],
+        ["run", "subs", "p50", "p95", "max", "wake p50", "wire p50", "prep slack"],
         [*([name, run["subscriptions"], *_summary(run["trigger_to_first_order_ms"]),
-            run["stages_ms"]["trigger_to_opening_row"].get("p50"), run["stages_ms"]["opening_row_to_send"].get("p50"),
+            run["stages_ms"]["trigger_to_send"].get("p50"),
             run["stages_ms"]["send_to_received"].get("p50"), run["min_prepare_slack_ms"]]
            for name, run in timed.items()),
          *([f"naive bot, {style} (no database)", 1, *_summary(naive[style]["first_order_after_instant_ms"]),
-            None, None, None, None] for style in ("sequential", "concurrent"))],
-        "   wake: trigger -> OPENING row stamped; persist: -> orders handed to ccxt (rest of the transaction + commit);"
+            None, None, None] for style in ("sequential", "concurrent"))],
+        "   wake: trigger -> orders handed to ccxt (the order rows were committed before the trigger);"
         "\n   wire: -> received (ccxt, loopback). prep slack: trigger - last leverage sync (must be > 0).",
     )]
     gap = results["leg_gap"]

@@ -88,6 +88,8 @@ async def test_order_lifecycle(sim: SimulatorServer, binance: Any) -> None:
     assert Decimal(str(balance["USDT"]["total"])) == Decimal("10000") + Decimal("12") - fees
     trades = await binance.fetch_my_trades(S)
     assert [trade["side"] for trade in trades] == ["buy", "sell"]
+    [close_trade] = await binance.fetch_my_trades(S, params={"orderId": closed["id"]})  # one order's trades only
+    assert (close_trade["order"], close_trade["side"]) == (closed["id"], "sell")
 
 
 async def test_hedge_mode_orders(sim: SimulatorServer, binance: Any) -> None:

@@ -259,11 +259,13 @@ def user_trades(ctx: RequestContext) -> Any:
     start = parse_int(ctx.param("startTime"), "startTime") if ctx.param("startTime") else None
     end = parse_int(ctx.param("endTime"), "endTime") if ctx.param("endTime") else None
     from_id = parse_int(ctx.param("fromId"), "fromId") if ctx.param("fromId") else None
+    order_id = ctx.param("orderId")  # Binance: the trades of that one order
     limit = min(parse_int(ctx.param("limit", 500), "limit"), 1000)
     fills = [
         fill
         for fill in ctx.require_account().fills
         if fill.symbol == instrument.symbol
+        and (order_id is None or fill.order_id == str(order_id))
         and (start is None or fill.time >= start)
         and (end is None or fill.time <= end)
         and (from_id is None or int(fill.id) >= from_id)

@@ -21,7 +21,7 @@ from arbitrage.db.models import Subscription
 from arbitrage.db.session import Database
 from arbitrage.domain import Leg, OrderPurpose, Side
 from arbitrage.domain.errors import DomainError
-from arbitrage.domain.funding import funding_favours_side, should_skip_missed
+from arbitrage.domain.funding import funding_favours_side, should_skip_missed, side_receipt_rate
 from arbitrage.domain.leverage import resolve_leverage
 from arbitrage.domain.order_ids import client_order_id
 from arbitrage.domain.sizing import round_amount_to_both
@@ -160,12 +160,23 @@ class Pipeline:
             message = error.user_message
             await self.transition(subscription, Status.ERROR, f"Preparation failed: {message}", event="prepare_failed")
             return None
+        side = Side(subscription.side)
+        rates = {"primary_receives": side_receipt_rate(side, primary_rate.rate),
+                 "hedge_receives": side_receipt_rate(side.opposite, hedge_rate.rate)
+                 if plan.hedge_pays_at_same_time else Decimal(0)}
+        net = rates["primary_receives"] + rates["hedge_receives"]
         async with self.db.unit_of_work() as session:
             await repo.add_event(session, subscription.id, "leverage_synced",
                                  message=f"leverage {plan.leverage} set and verified on both exchanges",
                                  details={"leverage": plan.leverage, "rate": str(primary_rate.rate),
                                           "amount": str(plan.amount),
-                                          "hedge_pays_at_same_time": plan.hedge_pays_at_same_time})
+                                          "hedge_pays_at_same_time": plan.hedge_pays_at_same_time,
+                                          **{key: str(value) for key, value in rates.items()}, "net_rate": str(net)})
+            if net < 0:  # the primary's rate decides (SKIPPED is for that); a losing pair is said out loud
+                await repo.add_event(session, subscription.id, "funding_net_negative",
+                                     message=f"the hedge on {hedge.exchange} pays more at this funding than the primary "
+                                             f"earns: net rate {net} for the pair")
+                log.warning("funding_net_negative", net_rate=str(net))
             stored = await repo.require_subscription(session, subscription.id)
             stored.applied_leverage = plan.leverage
             subscription.applied_leverage = plan.leverage

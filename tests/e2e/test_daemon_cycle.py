@@ -91,6 +91,9 @@ async def test_full_cycle_on_every_exchange_as_primary_and_hedge(sim, harness_fa
             venue = sim.engine.venue(exchange)
             assert venue.position_views(venue.default_account(), symbol) == [], f"{exchange} must be flat"
         assert story.event_names()[:3] == ["created", "triggered", "leverage_synced"]
+        synced = next(e for e in story.events if e.event == "leverage_synced")
+        assert Decimal(synced.details["net_rate"]) == Decimal("0.0004") - Decimal("0.0001") * (
+            1 if side is Side.SHORT else -1), "the primary's receipt minus what the opposite hedge pays"
         assert "funding_confirmed" in story.event_names()
         assert story.event_names()[-1] == "completed"
 
@@ -196,3 +199,16 @@ async def test_two_subscriptions_sharing_a_pair_both_complete(sim, harness_facto
     payments = [(await harness.story(i)).payments for i in (first, second)]
     primary_amounts = [next(p.amount for p in story if p.exchange == "bybit") for story in payments]
     assert primary_amounts[1] == 2 * primary_amounts[0], "each subscription records its own share of the payment"
+
+
+async def test_a_pair_whose_hedge_pays_more_than_the_primary_earns_is_flagged(sim, harness_factory, tmp_path):
+    harness = await harness_factory(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    sim.engine.set_funding("bybit", BTC, rate=Decimal("0.0001"))  # the short primary earns 0.01 %
+    sim.engine.set_funding("binanceusdm", BTC, rate=Decimal("0.0005"))  # the long hedge pays 0.05 %
+    subscription_id, _ = await harness.subscribe("bybit", "binanceusdm", Side.SHORT)
+    await harness.start()
+    assert await harness.wait_until_finished([subscription_id]) == {subscription_id: Status.COMPLETED}
+    story = await harness.story(subscription_id)
+    [warning] = [e for e in story.events if e.event == "funding_net_negative"]
+    assert "net rate -0.0004" in warning.message
+    assert story.subscription.funding_received < 0

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import aiohttp
 import ccxt.async_support as ccxt
@@ -104,6 +105,14 @@ _QUERY = re.compile(r"(https?://[^\s?]+)\?\S*")
 _CREDENTIAL_PARAM = re.compile(r"(?i)\b(signature|sign|api_?key|secret)=[^&\s]+")
 
 
+_BARE_REQUEST = re.compile(r"^(GET|POST|PUT|DELETE) (\S+)$")
+_NO_ANSWER = {
+    "RequestTimeout": "the request timed out",
+    "ExchangeNotAvailable": "the connection was closed or refused",
+    "NetworkError": "the connection was closed or refused",
+}
+
+
 def clean_reason(error: BaseException, exchange_id: str, secrets: Iterable[str] = ()) -> str:
     """One line: `<exchange message> (code N)` from a JSON body, else the message without URLs' queries/HTML."""
     text = str(error).strip()
@@ -118,6 +127,10 @@ def clean_reason(error: BaseException, exchange_id: str, secrets: Iterable[str] 
     for secret in secrets:
         if secret:
             reason = reason.replace(secret, "***")
+    bare = _BARE_REQUEST.match(reason)
+    if bare:  # ccxt says only which request failed (a dropped or refused connection): say what happened
+        what = _NO_ANSWER.get(type(error).__name__, "the connection failed")
+        reason = f"no answer to {bare[1]} {urlsplit(bare[2]).path}: {what}"
     if not reason:
         reason = type(error).__name__
     if len(reason) > MAX_REASON_LENGTH:

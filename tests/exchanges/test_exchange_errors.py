@@ -125,3 +125,16 @@ def test_overridden_url_maps_back_to_production() -> None:
         "https://fapi.binance.com/fapi/v1/order"
     )
     assert to_original_url("http://elsewhere/x", prefixes) == "http://elsewhere/x"
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (ccxt.ExchangeNotAvailable("bybit POST http://127.0.0.1:9/bybit/v5/order/create"),
+         "no answer to POST /bybit/v5/order/create: the connection was closed or refused"),
+        (ccxt.RequestTimeout("mexc GET http://127.0.0.1:9/mexc/api/v1/private/order/get/7?symbol=BTC_USDT"),
+         "no answer to GET /mexc/api/v1/private/order/get/7: the request timed out"),
+    ],
+)
+def test_a_request_that_got_no_answer_says_so(error, reason):
+    assert clean_reason(error, error.args[0].split()[0]) == reason

@@ -48,6 +48,7 @@ class SubscriptionScheduler:
         )
         self._planned: dict[int, datetime] = {}
         self.running: dict[int, asyncio.Task[None]] = {}
+        self._stopping = False
 
     @property
     def scheduler(self) -> AsyncIOScheduler:
@@ -102,14 +103,21 @@ class SubscriptionScheduler:
         """Hand the pipeline to a task of its own: APScheduler cancels its job tasks on shutdown, and a pipeline
         must never be cancelled in the middle of an exchange call."""
         self._planned.pop(subscription_id, None)
+        if self._stopping or subscription_id in self.running:
+            return  # a job APScheduler had already handed over, or a sync racing a pipeline that is still running
         task = asyncio.create_task(self._run_pipeline(subscription_id), name=f"pipeline-{subscription_id}")
         self.running[subscription_id] = task
-        task.add_done_callback(lambda _: self.running.pop(subscription_id, None))
+        task.add_done_callback(lambda done: self._forget(subscription_id, done))
+
+    def _forget(self, subscription_id: int, task: asyncio.Task[None]) -> None:
+        if self.running.get(subscription_id) is task:
+            del self.running[subscription_id]
 
     async def shutdown(self) -> None:
         """Start nothing new; wait for running pipelines (they stop at their next wait, never mid-call)."""
+        self._stopping = True
         self._scheduler.pause()
-        if self.running:
+        while self.running:
             log.info("waiting_for_pipelines", subscriptions=sorted(self.running))
             await asyncio.gather(*list(self.running.values()), return_exceptions=True)
         self._scheduler.shutdown(wait=False)

@@ -38,7 +38,7 @@ from arbitrage.services.settlement import confirm_funding, record_result
 
 log = get_logger(__name__)
 
-# Orders that may have reached an exchange: after a crash they are looked up before anything else happens.
+# Orders whose outcome is open: they may have reached an exchange and are looked up before anything else happens.
 IN_DOUBT = (OrderStatus.PENDING, OrderStatus.SENT, OrderStatus.UNKNOWN)
 ACTIVE_STATUSES = (Status.SCHEDULED, Status.SYNCING_LEVERAGE, Status.OPENING, Status.OPEN, Status.CLOSING)
 # The primary's next funding time may differ from the subscription's by this much (exchanges round stamps).
@@ -82,9 +82,9 @@ class Pipeline:
         if subscription.status is Status.SCHEDULED and not await self._start(subscription):
             return
         if subscription.status is Status.SYNCING_LEVERAGE:
-            if await self._open_orders_in_doubt(subscription):  # a crash after the orders were recorded
-                await self.transition(subscription, Status.OPENING, "the daemon stopped after recording the "
-                                      "open orders; looking them up", event="interrupted")
+            if await self._open_orders_in_doubt(subscription):  # cannot happen by our own hand: look before acting
+                await self.transition(subscription, Status.OPENING, "orders of this subscription may have reached "
+                                      "an exchange; looking them up", event="interrupted")
             elif not await self._prepare_and_open(subscription):
                 return
         if subscription.status in (Status.OPENING, Status.CLOSING):  # interrupted mid-order (a crash)
@@ -101,9 +101,14 @@ class Pipeline:
         if plan is None:
             return False
         pending = await record_open_orders(self, subscription, plan.amount)
-        if not await self._wait_for_trigger(subscription):
-            reason = "the daemon stopped before the trigger" if self.stop.is_set() else "entry deadline passed"
-            await release_unsent(self, pending, reason)
+        if not await sleep_until(self.config.trigger_time(subscription), self.stop):
+            log.info("pipeline_paused_for_shutdown", status=str(subscription.status))
+            await release_unsent(self, pending, "the daemon stopped before the trigger")
+            return False
+        if utcnow() >= self.config.entry_deadline(subscription):
+            await release_unsent(self, pending, "entry deadline passed")
+            await self.transition(subscription, Status.SKIPPED, "entry deadline passed before the orders could go out",
+                                  event="missed")
             return False
         if not await open_legs(self, subscription, pending):
             return False
@@ -111,11 +116,21 @@ class Pipeline:
         return True
 
     async def _open_orders_in_doubt(self, subscription: Subscription) -> bool:
+        """Under SYNCING_LEVERAGE orders are only ever recorded (PENDING), never sent: PENDING rows found here
+        (the daemon stopped or crashed before the trigger) are released, and the subscription is prepared again.
+        Anything else (a fill, an unknown outcome, an unwind) means something reached an exchange."""
         async with self.db.unit_of_work() as session:
             orders = await repo.orders_for(session, subscription.id)
-        return any(o.purpose is OrderPurpose.OPEN and o.status in IN_DOUBT for o in orders)
+            unsent = [o for o in orders if o.purpose is OrderPurpose.OPEN and o.status is OrderStatus.PENDING]
+            for order in unsent:
+                await repo.update_order(session, order, status=OrderStatus.FAILED,
+                                        error_message="not sent: the daemon stopped before the trigger")
+        return any(o.purpose is not OrderPurpose.OPEN or o.filled > 0 or o.status in IN_DOUBT
+                   for o in orders if o not in unsent)
 
     async def _start(self, subscription: Subscription) -> bool:
+        if self.stop.is_set():
+            return False  # shutting down: this one waits for the next start
         if should_skip_missed(utcnow(), subscription.funding_time, self.config.exchange_min_leads(subscription)):
             await self.transition(
                 subscription,
@@ -244,16 +259,6 @@ class Pipeline:
         hedge_time = hedge_rate.next_funding_time
         same_time = hedge_time is not None and abs(hedge_time - subscription.funding_time) <= FUNDING_TIME_TOLERANCE
         return EntryPlan(sized.amount, resolution.applied, same_time)
-
-    async def _wait_for_trigger(self, subscription: Subscription) -> bool:
-        if not await sleep_until(self.config.trigger_time(subscription), self.stop):
-            log.info("pipeline_paused_for_shutdown", status=str(subscription.status))
-            return False
-        if utcnow() >= self.config.entry_deadline(subscription):
-            await self.transition(subscription, Status.SKIPPED, "entry deadline passed before the orders could go out",
-                                   event="missed")
-            return False
-        return True
 
     async def _record_plan_event(self, subscription: Subscription, plan: EntryPlan) -> None:
         if plan.amount != subscription.amount:

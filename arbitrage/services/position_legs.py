@@ -80,26 +80,33 @@ async def record_open_orders(pipeline: Pipeline, subscription: Subscription, amo
 
 
 async def release_unsent(pipeline: Pipeline, pending: PendingOpen, reason: str) -> None:
-    """The trigger will not come for these orders (shutdown, deadline): they were never sent."""
-    await _mark_not_sent(pipeline, pending.rows, f"not sent: {reason}")
+    """These orders were never sent (shutdown, deadline, a changed row): say so on their rows. Best effort: rows
+    left PENDING under SYNCING_LEVERAGE are known unsent anyway (orders only go out after OPENING is committed)."""
+    try:
+        await _mark_not_sent(pipeline, pending.rows, f"not sent: {reason}")
+    except Exception:
+        log.exception("unsent_orders_not_released")
 
 
 async def open_legs(pipeline: Pipeline, subscription: Subscription, pending: PendingOpen) -> bool:
-    """At the trigger: both orders go out at once, OPENING is committed while they are in flight; then OPEN with
-    both legs filled, or ERROR / NEEDS_ATTENTION. Returns True when OPEN."""
-    intents = pending.intents
-    sending = asyncio.create_task(send_orders(_connectors(pipeline, intents), intents))
+    """At the trigger: commit OPENING (one compare-and-set update and its event: no order is ever out while the row
+    still says SYNCING_LEVERAGE), then send both orders at once. Returns True when both legs are OPEN; otherwise
+    the subscription ends ERROR / NEEDS_ATTENTION, or is left SYNCING_LEVERAGE with nothing sent."""
     try:
         async with pipeline.db.unit_of_work() as session:
-            stored = await repo.require_subscription(session, subscription.id)
-            await repo.transition(session, stored, Status.OPENING, event="opening",
+            await repo.transition(session, subscription, Status.OPENING, event="opening",
                                   message=f"sending {pending.amount} on both legs")
-        subscription.status = Status.OPENING
-    except Exception:  # the orders are out whatever the database says; a restart recovers from their rows
+    except repo.StatusConflict:  # changed by SQL or another process a moment ago: not ours to trade any more
+        log.error("subscription_changed_before_trigger")
+        await release_unsent(pipeline, pending, "the subscription was changed elsewhere before the trigger")
+        return False
+    except Exception:  # the database is failing: send nothing; the next run prepares again
         log.exception("opening_not_recorded")
-    outcomes = await sending
-    rows = pending.rows
-    await _record(pipeline, rows, outcomes)
+        await release_unsent(pipeline, pending, "the OPENING status could not be recorded")
+        return False
+    intents = pending.intents
+    outcomes = await send_orders(_connectors(pipeline, intents), intents)
+    await _record(pipeline, pending.rows, outcomes)
     log.info("legs_sent", gap_ms=_gap_ms(outcomes), states=[o.state.value for o in outcomes])
     if all(o.state is LegState.FILLED for o in outcomes):
         return await _balance_and_open(pipeline, subscription, leg_specs(subscription), outcomes)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Sequence
+from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,7 @@ from arbitrage.domain.status import Status
 from arbitrage.exchanges.connector import ExchangeError, OrderNotFound, OrderReport, OrderState
 from arbitrage.logging import get_logger
 from arbitrage.services import order_execution
+from arbitrage.services.clock import sleep_until
 from arbitrage.services.position_legs import _check_flat, _reduce, leg_specs
 from arbitrage.services.settlement import record_result
 
@@ -40,12 +42,17 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 _DONE_WITHOUT_FILL = (OrderState.CANCELED, OrderState.REJECTED)
+# How long after its orders went out a recovered subscription waits before trusting "order not found".
+SETTLE_SECONDS = 10.0
 
 
 async def recover(pipeline: Pipeline, subscription: Subscription) -> None:
     """Bring an interrupted OPENING / CLOSING subscription to where it belongs. Afterwards `subscription.status`
     is OPEN (the caller goes on holding and closing it), COMPLETED, ERROR or NEEDS_ATTENTION."""
     stage = Status(subscription.status)
+    # The orders went out right after the row entered this status. An exchange can briefly deny an order it has
+    # just accepted, so "not found" only counts once they have had time to appear.
+    await sleep_until(subscription.status_changed_at + timedelta(seconds=SETTLE_SECONDS))
     async with pipeline.db.unit_of_work() as session:
         orders = list(await repo.orders_for(session, subscription.id))
     in_doubt = [order for order in orders if order.status in UNRESOLVED]
@@ -131,7 +138,7 @@ async def _store_findings(
                 fee=report.fee if report else None, fee_currency=report.fee_currency if report else None,
                 error_message=update.note,
                 # The row was committed just before the request went out; funding shares need a send time.
-                sent_at=row.created_at if executed and row.sent_at is None else None,
+                sent_at=subscription.status_changed_at if executed and row.sent_at is None else None,
             )
             found[update.client_order_id] = {
                 "exchange": row.exchange, "lookup": lookup.outcome.value if lookup else "MISSING",

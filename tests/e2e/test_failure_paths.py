@@ -137,3 +137,80 @@ async def test_stop_before_the_trigger_releases_the_recorded_orders_and_a_restar
     opens = [o for o in (await restarted.story(subscription_id)).orders if o.purpose is OrderPurpose.OPEN]
     assert [o.client_order_id[-3:] for o in opens] == ["PO1", "HO1", "PO2", "HO2"], "no client id is reused"
     assert [o.status for o in opens[2:]] == [OrderStatus.FILLED, OrderStatus.FILLED]
+
+
+async def _until_orders_recorded(harness, subscription_id: int) -> None:
+    while "orders_recorded" not in (await harness.story(subscription_id)).event_names():
+        await asyncio.sleep(0.02)
+
+
+async def test_a_row_changed_by_sql_before_the_trigger_sends_nothing(sim, harness_factory, tmp_path):
+    from sqlalchemy import update
+
+    from arbitrage.db.models import Subscription
+
+    harness = await harness_factory(f"sqlite:///{tmp_path / 'db.sqlite'}", leverage_sync_ahead_seconds=3)
+    sim.engine.set_funding("bybit", BTC, rate=Decimal("0.0004"))
+    subscription_id, funding_time = await harness.subscribe("bybit", "binanceusdm", Side.SHORT, funding_in=6)
+    await harness.start()
+    await _until_orders_recorded(harness, subscription_id)
+    async with harness.db.unit_of_work() as session:  # an operator's UPDATE in psql
+        await session.execute(update(Subscription).where(Subscription.id == subscription_id)
+                              .values(status=Status.CANCELLED))
+    await sim.engine.wait_for_settlement("bybit", BTC, int(funding_time.timestamp() * 1000), timeout=10)
+    story = await harness.story(subscription_id)
+    assert story.subscription.status is Status.CANCELLED
+    assert {o.error_message for o in story.orders} == {
+        "not sent: the subscription was changed elsewhere before the trigger"}
+    for exchange in ("bybit", "binanceusdm"):
+        assert harness.requests(exchange, ORDER_PATHS[exchange]) == [], "nothing may reach an exchange"
+
+
+async def test_a_crash_between_preparation_and_the_trigger_trades_after_the_restart(sim, harness_factory, tmp_path):
+    from test_crash_recovery import crash
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    harness = await harness_factory(url, leverage_sync_ahead_seconds=4)
+    sim.engine.set_funding("bybit", BTC, rate=Decimal("0.0004"))
+    subscription_id, _ = await harness.subscribe("bybit", "binanceusdm", Side.SHORT, funding_in=9)
+    await harness.start()
+    await _until_orders_recorded(harness, subscription_id)
+    await crash(harness)
+    restarted = await harness_factory(url)
+    await restarted.start()
+    assert await restarted.wait_until_finished([subscription_id]) == {subscription_id: Status.COMPLETED}
+    opens = [o for o in (await restarted.story(subscription_id)).orders if o.purpose is OrderPurpose.OPEN]
+    assert [(o.client_order_id[-3:], o.status) for o in opens] == [
+        ("PO1", OrderStatus.FAILED), ("HO1", OrderStatus.FAILED), ("PO2", OrderStatus.FILLED),
+        ("HO2", OrderStatus.FILLED)]
+    assert flat(sim, "bybit") and flat(sim, "binanceusdm")
+
+
+async def test_when_opening_cannot_be_recorded_nothing_is_sent_and_the_next_run_trades(
+    sim, harness_factory, tmp_path, monkeypatch
+):
+    from sqlalchemy.exc import OperationalError
+
+    from arbitrage.services import position_legs
+
+    real_transition = position_legs.repo.transition
+    failures = []
+
+    async def failing_once(session, subscription, to_status, **kwargs):
+        if to_status is Status.OPENING and not failures:
+            failures.append(to_status)
+            raise OperationalError("UPDATE subscriptions", {}, Exception("database is locked"))
+        return await real_transition(session, subscription, to_status, **kwargs)
+
+    monkeypatch.setattr(position_legs.repo, "transition", failing_once)
+    harness = await harness_factory(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    sim.engine.set_funding("bybit", BTC, rate=Decimal("0.0004"))
+    subscription_id, _ = await harness.subscribe("bybit", "binanceusdm", Side.SHORT, funding_in=5)
+    await harness.start()
+    assert await harness.wait_until_finished([subscription_id]) == {subscription_id: Status.COMPLETED}
+    orders = (await harness.story(subscription_id)).orders
+    opens = [(o.client_order_id[-3:], o.status, o.error_message) for o in orders if o.purpose is OrderPurpose.OPEN]
+    assert opens[:2] == [("PO1", OrderStatus.FAILED, "not sent: the OPENING status could not be recorded"),
+                         ("HO1", OrderStatus.FAILED, "not sent: the OPENING status could not be recorded")]
+    assert [status for _, status, _ in opens[2:]] == [OrderStatus.FILLED, OrderStatus.FILLED]
+    assert len(harness.requests("bybit", ORDER_PATHS["bybit"])) == 2, "one open and one close: nothing twice"

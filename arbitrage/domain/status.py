@@ -54,6 +54,8 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     ),
     _S.OPENING: frozenset(
         {
+            _S.SCHEDULED,  # stopped before the trigger: the recorded orders were never sent
+            _S.SKIPPED,  # the entry deadline passed before the trigger's sends: nothing was sent
             _S.OPEN,
             _S.ERROR,  # one leg failed and the other was unwound (or never filled)
             _S.NEEDS_ATTENTION,  # unwind failed or order state unknown

@@ -32,12 +32,21 @@ from arbitrage.services.clock import sleep_until, utcnow
 from arbitrage.services.leverage_sync import LegVenue, LeverageSyncFailed, sync_leverage
 from arbitrage.services.markets import MarketCatalog
 from arbitrage.services.pipeline_config import PipelineConfig
-from arbitrage.services.position_legs import close_legs, leg_specs, open_legs, record_open_orders, release_unsent
+from arbitrage.services.position_legs import (
+    PendingOpen,
+    close_legs,
+    leg_specs,
+    open_legs,
+    record_open_orders,
+    release_unsent,
+)
 from arbitrage.services.recovery import recover
 from arbitrage.services.settlement import confirm_funding, record_result
 
 log = get_logger(__name__)
 
+# The row is read once this long before the trigger: a subscription changed by the CLI or SQL sends nothing.
+PRE_TRIGGER_CHECK_SECONDS = 0.2
 # Orders whose outcome is open: they may have reached an exchange and are looked up before anything else happens.
 IN_DOUBT = (OrderStatus.PENDING, OrderStatus.SENT, OrderStatus.UNKNOWN)
 ACTIVE_STATUSES = (Status.SCHEDULED, Status.SYNCING_LEVERAGE, Status.OPENING, Status.OPEN, Status.CLOSING)
@@ -81,6 +90,8 @@ class Pipeline:
         subscription = await self._load(subscription_id)
         if subscription.status is Status.SCHEDULED and not await self._start(subscription):
             return
+        if subscription.status is Status.OPENING and await self._recorded_but_unsent(subscription):
+            return await self._run(subscription_id)  # stopped before its trigger: prepared again from SCHEDULED
         if subscription.status is Status.SYNCING_LEVERAGE:
             if await self._open_orders_in_doubt(subscription):  # cannot happen by our own hand: look before acting
                 await self.transition(subscription, Status.OPENING, "orders of this subscription may have reached "
@@ -95,24 +106,60 @@ class Pipeline:
     # --- steps -------------------------------------------------------------------------------------------------
 
     async def _prepare_and_open(self, subscription: Subscription) -> bool:
-        """Everything that can happen ahead of the trigger does (leverage, funding check, the order rows), so that
-        at the trigger only the orders go out. True when both legs are OPEN."""
+        """Everything that can happen ahead of the trigger does: leverage, the funding check, and the order rows
+        committed together with OPENING. At the trigger only the two orders go out. True when both legs are OPEN."""
         plan = await self._prepare(subscription)
         if plan is None:
             return False
         pending = await record_open_orders(self, subscription, plan.amount)
-        if not await sleep_until(self.config.trigger_time(subscription), self.stop):
-            log.info("pipeline_paused_for_shutdown", status=str(subscription.status))
-            await release_unsent(self, pending, "the daemon stopped before the trigger")
-            return False
-        if utcnow() >= self.config.entry_deadline(subscription):
-            await release_unsent(self, pending, "entry deadline passed")
-            await self.transition(subscription, Status.SKIPPED, "entry deadline passed before the orders could go out",
-                                  event="missed")
+        if not await self._wait_for_trigger(subscription, pending):
             return False
         if not await open_legs(self, subscription, pending):
             return False
         await self._record_plan_event(subscription, plan)
+        return True
+
+    async def _wait_for_trigger(self, subscription: Subscription, pending: PendingOpen) -> bool:
+        """Sleep until the trigger; just before it, make sure the row is still ours (the CLI or SQL may have
+        changed it). False, with nothing sent, when the daemon stops, the row changed or the deadline passed."""
+        trigger = self.config.trigger_time(subscription)
+        if not await sleep_until(trigger - timedelta(seconds=PRE_TRIGGER_CHECK_SECONDS), self.stop):
+            return await self._unsent(subscription, pending, "the daemon stopped before the trigger", Status.SCHEDULED)
+        async with self.db.unit_of_work() as session:
+            current = (await repo.require_subscription(session, subscription.id)).status
+        if current is not Status.OPENING:
+            log.error("subscription_changed_before_trigger", status=str(current))
+            await release_unsent(self, pending, f"the subscription was changed to {current} before the trigger")
+            return False
+        if not await sleep_until(trigger, self.stop):
+            return await self._unsent(subscription, pending, "the daemon stopped before the trigger", Status.SCHEDULED)
+        if utcnow() >= self.config.entry_deadline(subscription):
+            return await self._unsent(subscription, pending, "entry deadline passed before the orders could go out",
+                                      Status.SKIPPED)
+        return True
+
+    async def _unsent(self, subscription: Subscription, pending: PendingOpen, reason: str, to: Status) -> bool:
+        await release_unsent(self, pending, reason)
+        event = "missed" if to is Status.SKIPPED else "released"
+        await self.transition(subscription, to, f"{reason}; nothing was sent", event=event)
+        return False
+
+    async def _recorded_but_unsent(self, subscription: Subscription) -> bool:
+        """An OPENING row found before its trigger with nothing but recorded (PENDING or released) opens was
+        stopped before any order went out: orders only go out at the trigger. Release it back to SCHEDULED."""
+        if utcnow() >= self.config.trigger_time(subscription) - timedelta(seconds=PRE_TRIGGER_CHECK_SECONDS):
+            return False  # the sends may have started: recovery looks them up
+        async with self.db.unit_of_work() as session:
+            orders = await repo.orders_for(session, subscription.id)
+            if any(o.filled > 0 or o.purpose is not OrderPurpose.OPEN
+                   or o.status not in (OrderStatus.PENDING, OrderStatus.FAILED) for o in orders):
+                return False
+            for order in orders:
+                if order.status is OrderStatus.PENDING:
+                    await repo.update_order(session, order, status=OrderStatus.FAILED,
+                                            error_message="not sent: the daemon stopped before the trigger")
+        await self.transition(subscription, Status.SCHEDULED, "the daemon stopped before the trigger; nothing was "
+                              "sent; it is prepared again", event="released")
         return True
 
     async def _open_orders_in_doubt(self, subscription: Subscription) -> bool:

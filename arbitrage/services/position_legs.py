@@ -73,9 +73,9 @@ async def record_open_orders(pipeline: Pipeline, subscription: Subscription, amo
             for spec in leg_specs(subscription)
         ]
         rows = [await _persist(session, subscription.id, intent) for intent in intents]
-        await repo.add_event(session, subscription.id, "orders_recorded",
-                             message=f"{amount} on both legs, to be sent at the trigger",
-                             details={"client_order_ids": [intent.client_order_id for intent in intents]})
+        await repo.transition(session, subscription, Status.OPENING, event="opening",
+                              message=f"{amount} on both legs recorded, to be sent at the trigger",
+                              details={"client_order_ids": [intent.client_order_id for intent in intents]})
     return PendingOpen(amount, intents, rows)
 
 
@@ -89,21 +89,8 @@ async def release_unsent(pipeline: Pipeline, pending: PendingOpen, reason: str) 
 
 
 async def open_legs(pipeline: Pipeline, subscription: Subscription, pending: PendingOpen) -> bool:
-    """At the trigger: commit OPENING (one compare-and-set update and its event: no order is ever out while the row
-    still says SYNCING_LEVERAGE), then send both orders at once. Returns True when both legs are OPEN; otherwise
-    the subscription ends ERROR / NEEDS_ATTENTION, or is left SYNCING_LEVERAGE with nothing sent."""
-    try:
-        async with pipeline.db.unit_of_work() as session:
-            await repo.transition(session, subscription, Status.OPENING, event="opening",
-                                  message=f"sending {pending.amount} on both legs")
-    except repo.StatusConflict:  # changed by SQL or another process a moment ago: not ours to trade any more
-        log.error("subscription_changed_before_trigger")
-        await release_unsent(pipeline, pending, "the subscription was changed elsewhere before the trigger")
-        return False
-    except Exception:  # the database is failing: send nothing; the next run prepares again
-        log.exception("opening_not_recorded")
-        await release_unsent(pipeline, pending, "the OPENING status could not be recorded")
-        return False
+    """At the trigger: both recorded orders go out at once (nothing else happens first). Returns True when both
+    legs are OPEN; otherwise the subscription ends ERROR or NEEDS_ATTENTION."""
     intents = pending.intents
     outcomes = await send_orders(_connectors(pipeline, intents), intents)
     await _record(pipeline, pending.rows, outcomes)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -52,7 +52,7 @@ async def recover(pipeline: Pipeline, subscription: Subscription) -> None:
     stage = Status(subscription.status)
     # The orders went out right after the row entered this status. An exchange can briefly deny an order it has
     # just accepted, so "not found" only counts once they have had time to appear.
-    await sleep_until(subscription.status_changed_at + timedelta(seconds=SETTLE_SECONDS))
+    await sleep_until(_sent_around(pipeline, subscription) + timedelta(seconds=SETTLE_SECONDS))
     async with pipeline.db.unit_of_work() as session:
         orders = list(await repo.orders_for(session, subscription.id))
     in_doubt = [order for order in orders if order.status in UNRESOLVED]
@@ -65,6 +65,14 @@ async def recover(pipeline: Pipeline, subscription: Subscription) -> None:
     plan = plan_recovery(stage, [_fact(order) for order in orders], lookups, steps)
     await _store_findings(pipeline, subscription, orders, plan, lookups, reports)
     await _carry_out(pipeline, subscription, orders, plan)
+
+
+def _sent_around(pipeline: Pipeline, subscription: Subscription) -> datetime:
+    """When the orders in doubt went out: open orders at the trigger (OPENING is committed ahead of it), close
+    orders right after CLOSING was committed."""
+    if subscription.status is Status.OPENING:
+        return max(subscription.status_changed_at, pipeline.config.trigger_time(subscription))
+    return subscription.status_changed_at
 
 
 async def look_up(pipeline: Pipeline, order: Order) -> tuple[Lookup, OrderReport | None]:
@@ -138,7 +146,7 @@ async def _store_findings(
                 fee=report.fee if report else None, fee_currency=report.fee_currency if report else None,
                 error_message=update.note,
                 # The row was committed just before the request went out; funding shares need a send time.
-                sent_at=subscription.status_changed_at if executed and row.sent_at is None else None,
+                sent_at=_sent_around(pipeline, subscription) if executed and row.sent_at is None else None,
             )
             found[update.client_order_id] = {
                 "exchange": row.exchange, "lookup": lookup.outcome.value if lookup else "MISSING",

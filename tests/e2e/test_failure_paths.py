@@ -48,9 +48,9 @@ async def test_sigterm_during_opening_finishes_the_open_and_a_restart_completes(
                    latency_ms=1500)
     subscription_id, _ = await harness.subscribe("bybit", "binanceusdm", Side.SHORT, funding_in=6)
     await harness.start()
-    while (await harness.statuses([subscription_id]))[subscription_id] is not Status.OPENING:
-        await asyncio.sleep(0.02)
-    await harness.stop()  # SIGTERM equivalent while the hedge order is on the wire
+    while not harness.requests("binanceusdm", ORDER_PATHS["binanceusdm"]):  # the hedge order is on the wire
+        await asyncio.sleep(0.01)
+    await harness.stop()  # SIGTERM equivalent while the hedge order is in flight
 
     restarted = await harness_factory(url)
     story = await restarted.story(subscription_id)
@@ -121,13 +121,14 @@ async def test_stop_before_the_trigger_releases_the_recorded_orders_and_a_restar
     sim.engine.set_funding("bybit", BTC, rate=Decimal("0.0004"))
     subscription_id, _ = await harness.subscribe("bybit", "binanceusdm", Side.SHORT, funding_in=9)
     await harness.start()
-    while "orders_recorded" not in (await harness.story(subscription_id)).event_names():
+    while "opening" not in (await harness.story(subscription_id)).event_names():
         await asyncio.sleep(0.02)
     await harness.stop()  # clean shutdown while waiting for the trigger
 
     restarted = await harness_factory(url)
     story = await restarted.story(subscription_id)
-    assert story.subscription.status is Status.SYNCING_LEVERAGE
+    assert story.subscription.status is Status.SCHEDULED, "released: nothing was sent"
+    assert story.events[-1].event == "released"
     assert [(o.status, o.error_message) for o in story.orders] == [
         (OrderStatus.FAILED, "not sent: the daemon stopped before the trigger")
     ] * 2
@@ -140,7 +141,7 @@ async def test_stop_before_the_trigger_releases_the_recorded_orders_and_a_restar
 
 
 async def _until_orders_recorded(harness, subscription_id: int) -> None:
-    while "orders_recorded" not in (await harness.story(subscription_id)).event_names():
+    while "opening" not in (await harness.story(subscription_id)).event_names():
         await asyncio.sleep(0.02)
 
 
@@ -161,7 +162,7 @@ async def test_a_row_changed_by_sql_before_the_trigger_sends_nothing(sim, harnes
     story = await harness.story(subscription_id)
     assert story.subscription.status is Status.CANCELLED
     assert {o.error_message for o in story.orders} == {
-        "not sent: the subscription was changed elsewhere before the trigger"}
+        "not sent: the subscription was changed to CANCELLED before the trigger"}
     for exchange in ("bybit", "binanceusdm"):
         assert harness.requests(exchange, ORDER_PATHS[exchange]) == [], "nothing may reach an exchange"
 
@@ -186,31 +187,27 @@ async def test_a_crash_between_preparation_and_the_trigger_trades_after_the_rest
     assert flat(sim, "bybit") and flat(sim, "binanceusdm")
 
 
-async def test_when_opening_cannot_be_recorded_nothing_is_sent_and_the_next_run_trades(
-    sim, harness_factory, tmp_path, monkeypatch
-):
+async def test_when_the_orders_cannot_be_recorded_nothing_is_sent(sim, harness_factory, tmp_path, monkeypatch):
+    """The order rows and OPENING are one transaction ahead of the trigger: if it fails, nothing goes out."""
     from sqlalchemy.exc import OperationalError
 
     from arbitrage.services import position_legs
 
     real_transition = position_legs.repo.transition
-    failures = []
 
-    async def failing_once(session, subscription, to_status, **kwargs):
-        if to_status is Status.OPENING and not failures:
-            failures.append(to_status)
+    async def failing(session, subscription, to_status, **kwargs):
+        if to_status is Status.OPENING:
             raise OperationalError("UPDATE subscriptions", {}, Exception("database is locked"))
         return await real_transition(session, subscription, to_status, **kwargs)
 
-    monkeypatch.setattr(position_legs.repo, "transition", failing_once)
+    monkeypatch.setattr(position_legs.repo, "transition", failing)
     harness = await harness_factory(f"sqlite:///{tmp_path / 'db.sqlite'}")
     sim.engine.set_funding("bybit", BTC, rate=Decimal("0.0004"))
     subscription_id, _ = await harness.subscribe("bybit", "binanceusdm", Side.SHORT, funding_in=5)
     await harness.start()
-    assert await harness.wait_until_finished([subscription_id]) == {subscription_id: Status.COMPLETED}
-    orders = (await harness.story(subscription_id)).orders
-    opens = [(o.client_order_id[-3:], o.status, o.error_message) for o in orders if o.purpose is OrderPurpose.OPEN]
-    assert opens[:2] == [("PO1", OrderStatus.FAILED, "not sent: the OPENING status could not be recorded"),
-                         ("HO1", OrderStatus.FAILED, "not sent: the OPENING status could not be recorded")]
-    assert [status for _, status, _ in opens[2:]] == [OrderStatus.FILLED, OrderStatus.FILLED]
-    assert len(harness.requests("bybit", ORDER_PATHS["bybit"])) == 2, "one open and one close: nothing twice"
+    assert await harness.wait_until_finished([subscription_id]) == {subscription_id: Status.ERROR}
+    story = await harness.story(subscription_id)
+    assert story.subscription.error_message.startswith("internal error: OperationalError")
+    assert story.orders == [], "the rows rolled back with OPENING"
+    for exchange in ("bybit", "binanceusdm"):
+        assert harness.requests(exchange, ORDER_PATHS[exchange]) == [], "nothing may reach an exchange"

@@ -8,7 +8,7 @@ one `subscription_status_changed` line.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -124,17 +124,6 @@ async def list_subscriptions(
     elif status is not None:
         query = query.where(Subscription.status.in_([Status(s) for s in status]))
     return (await session.scalars(query)).all()
-
-
-async def due_subscriptions(
-    session: AsyncSession, *, now: datetime, horizon_seconds: float = 0, status: Status = Status.SCHEDULED
-) -> list[Subscription]:
-    """Subscriptions in `status` whose trigger time (funding time − lead) is at or before now + horizon,
-    earliest trigger first."""
-    limit = now + timedelta(seconds=horizon_seconds)
-    candidates = await list_subscriptions(session, status)
-    # trigger time = funding_time - lead_seconds is computed here: date arithmetic differs per SQL dialect.
-    return sorted((s for s in candidates if s.trigger_at <= limit), key=lambda s: (s.trigger_at, s.id))
 
 
 async def transition(
@@ -295,10 +284,6 @@ async def update_order(
             setattr(order, key, value)
     await session.flush()
     return order
-
-
-async def get_order_by_client_id(session: AsyncSession, client_order_id: str) -> Order | None:
-    return await session.scalar(select(Order).where(Order.client_order_id == client_order_id))
 
 
 async def orders_for(session: AsyncSession, subscription_id: int) -> Sequence[Order]:

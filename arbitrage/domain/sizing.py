@@ -1,8 +1,8 @@
-"""Order sizing: one amount that both exchanges accept, and contracts <-> base conversions.
+"""Order sizing: one amount that both exchanges accept.
 
 Everything here works in BASE units (e.g. BTC). MEXC quotes quantities in contracts; its connector converts
 the market's contract step / minimum to base units (``volUnit * contractSize``) before building ``MarketRules``
-and converts the final amount back with :func:`base_to_contracts` just before sending the order.
+and converts the final amount to contracts just before sending the order (exchanges/orders.py).
 """
 
 from __future__ import annotations
@@ -103,42 +103,6 @@ def minimum_amount(primary: MarketRules, hedge: MarketRules, price: Decimal | No
         needed += [Fraction(primary.min_notional) / Fraction(price), Fraction(hedge.min_notional) / Fraction(price)]
     multiples = -(-max(needed) // Fraction(step))  # ceiling division
     return _plain(Decimal(multiples) * step)
-
-
-def base_to_contracts(
-    amount: Decimal,
-    contract_size: Decimal,
-    contract_step: Decimal = ONE,
-    *,
-    exchange: str = "mexc",
-    symbol: str = "",
-) -> Decimal:
-    """Exact base -> contracts (base 0.01 BTC at contract size 0.0001 = 100 contracts).
-
-    Raises SizingError unless the result is a whole multiple of ``contract_step`` (MEXC ``volUnit``, usually 1).
-    """
-    if contract_size <= 0 or contract_step <= 0:
-        raise SizingError(
-            f"contract size {_fmt(contract_size)} / contract step {_fmt(contract_step)} of {_where(exchange, symbol)} "
-            "must be positive; reload the markets"
-        )
-    contracts = Fraction(amount) / Fraction(contract_size)
-    steps = contracts / Fraction(contract_step)
-    if steps.denominator != 1:
-        base_step = contract_step * contract_size
-        raise SizingError(
-            f"amount {_fmt(amount)} is not a whole number of contracts on {_where(exchange, symbol)} "
-            f"(contract size {_fmt(contract_size)}, step {_fmt(contract_step)} contracts); "
-            f"use a multiple of {_fmt(base_step)}"
-        )
-    return _plain(Decimal(steps.numerator) * contract_step)
-
-
-def contracts_to_base(contracts: Decimal, contract_size: Decimal) -> Decimal:
-    """Exact contracts -> base (100 contracts at contract size 0.0001 = 0.01)."""
-    if contract_size <= 0:
-        raise SizingError(f"contract size {_fmt(contract_size)} must be positive; reload the markets")
-    return _fraction_to_decimal(Fraction(contracts) * Fraction(contract_size))
 
 
 def _check_limits(

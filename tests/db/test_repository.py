@@ -54,17 +54,6 @@ async def test_list_subscriptions_filters_by_status_and_orders_by_funding_time(s
     assert [s.id for s in await repo.list_subscriptions(session, [Status.CANCELLED])] == [cancelled.id]
 
 
-async def test_due_subscriptions_uses_trigger_time(session: AsyncSession) -> None:
-    funding = datetime(2030, 1, 1, 8, tzinfo=UTC)
-    long_lead = await _create(session, funding_time=funding, lead_seconds=60)  # triggers 07:59:00
-    short_lead = await _create(session, funding_time=funding, lead_seconds=5)  # triggers 07:59:55
-    await _create(session, funding_time=funding + timedelta(hours=1))
-    assert [s.id for s in await repo.due_subscriptions(session, now=funding - timedelta(seconds=61))] == []
-    assert [s.id for s in await repo.due_subscriptions(session, now=funding - timedelta(seconds=60))] == [long_lead.id]
-    due = await repo.due_subscriptions(session, now=funding - timedelta(seconds=30), horizon_seconds=30)
-    assert [s.id for s in due] == [long_lead.id, short_lead.id]
-
-
 async def test_transition_updates_row_appends_event_and_logs(session: AsyncSession) -> None:
     subscription = await _create(session)
     at = NOW + timedelta(minutes=1)
@@ -169,8 +158,8 @@ async def test_orders_are_persisted_pending_then_updated(session: AsyncSession) 
     )
     await session.commit()
     session.expunge_all()
-    stored = await repo.get_order_by_client_id(session, "arb-1-PO1")
-    assert stored is not None
+    [stored] = await repo.orders_for(session, subscription.id)
+    assert stored.client_order_id == "arb-1-PO1"
     assert (stored.status, stored.filled, stored.average_price, stored.fee, stored.sent_at) == (
         OrderStatus.FILLED,
         Decimal("0.01"),
@@ -178,8 +167,6 @@ async def test_orders_are_persisted_pending_then_updated(session: AsyncSession) 
         Decimal("0.26"),
         sent,
     )
-    assert [o.client_order_id for o in await repo.orders_for(session, subscription.id)] == ["arb-1-PO1"]
-    assert await repo.get_order_by_client_id(session, "nope") is None
 
 
 async def test_duplicate_client_order_id_fails_at_add(session: AsyncSession) -> None:

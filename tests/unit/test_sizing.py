@@ -7,9 +7,7 @@ import pytest
 from arbitrage.domain.errors import SizingError, ValidationError
 from arbitrage.domain.sizing import (
     MarketRules,
-    base_to_contracts,
     common_step,
-    contracts_to_base,
     minimum_amount,
     round_amount_to_both,
 )
@@ -172,42 +170,6 @@ def test_min_qty_exactly_met_passes() -> None:
 )
 def test_minimum_amount(primary: MarketRules, hedge: MarketRules, price: Decimal | None, expected: str) -> None:
     assert minimum_amount(primary, hedge, price) == D(expected)
-
-
-@pytest.mark.parametrize(
-    ("amount", "contract_size", "contract_step", "expected"),
-    [
-        ("0.01", "0.0001", "1", "100"),
-        ("0.0001", "0.0001", "1", "1"),
-        ("1", "0.01", "1", "100"),
-        ("2.5", "0.5", "1", "5"),
-        ("30", "10", "1", "3"),
-        ("0.03", "0.01", "3", "3"),
-        ("0.015", "0.01", "0.5", "1.5"),
-    ],
-    ids=["mexc-btc", "one-contract", "eth-like", "half-size", "large-size", "step-3", "half-contract-step"],
-)
-def test_base_to_contracts_and_back(amount: str, contract_size: str, contract_step: str, expected: str) -> None:
-    contracts = base_to_contracts(D(amount), D(contract_size), D(contract_step))
-    assert contracts == D(expected)
-    assert contracts_to_base(contracts, D(contract_size)) == D(amount)
-
-
-@pytest.mark.parametrize(
-    ("amount", "contract_size", "contract_step", "fragment"),
-    [
-        ("0.00015", "0.0001", "1", "not a whole number of contracts on mexc BTC/USDT:USDT"),
-        ("0.02", "0.01", "3", "use a multiple of 0.03"),
-        ("1", "0.3", "1", "contract size 0.3"),
-    ],
-    ids=["fractional-contract", "not-multiple-of-step", "non-terminating-ratio"],
-)
-def test_base_to_contracts_rejects_partial_contracts(
-    amount: str, contract_size: str, contract_step: str, fragment: str
-) -> None:
-    with pytest.raises(SizingError) as caught:
-        base_to_contracts(D(amount), D(contract_size), D(contract_step), exchange="mexc", symbol=SYMBOL)
-    assert fragment in caught.value.user_message
 
 
 @pytest.mark.parametrize(

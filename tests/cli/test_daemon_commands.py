@@ -48,7 +48,8 @@ async def test_run_trades_a_subscription_and_stops_cleanly_on_sigterm(workdir: P
             daemon = await asyncio.create_subprocess_exec(*command, "run", env=env, cwd=workdir, stderr=log)
             try:
                 await _wait_for_log(log_path, "daemon_started", timeout=60)
-                funding_ms = (sim.engine.now() + 12_000) // 1000 * 1000
+                # the subscribe process validates against the exchanges (ccxt import, markets): leave it room
+                funding_ms = (sim.engine.now() + 20_000) // 1000 * 1000
                 sim.engine.set_funding("bybit", BTC, rate="0.0004", next_funding_time=funding_ms)
                 sim.engine.set_funding("binanceusdm", BTC, next_funding_time=funding_ms)
                 funding = datetime.fromtimestamp(funding_ms / 1000, UTC).isoformat()
@@ -60,7 +61,7 @@ async def test_run_trades_a_subscription_and_stops_cleanly_on_sigterm(workdir: P
                 out, err = await subscribe.communicate()
                 assert subscribe.returncode == 0, err.decode()
                 subscription_id = int(out.decode().strip())
-                status = await _wait_for_terminal(database_url, subscription_id, timeout=40)
+                status = await _wait_for_terminal(database_url, subscription_id, timeout=50)
                 daemon.send_signal(signal.SIGTERM)
                 await asyncio.wait_for(daemon.wait(), timeout=30)
             finally:
@@ -69,7 +70,7 @@ async def test_run_trades_a_subscription_and_stops_cleanly_on_sigterm(workdir: P
                     await daemon.wait()
         err = log_path.read_bytes()
 
-    assert status is Status.COMPLETED
+    assert status is Status.COMPLETED, await _error_message(database_url, subscription_id)
     assert daemon.returncode == 0
     lines = [json.loads(line) for line in err.decode().splitlines() if line.startswith("{")]
     about_it = [line for line in lines if line.get("subscription_id") == subscription_id]
@@ -77,6 +78,11 @@ async def test_run_trades_a_subscription_and_stops_cleanly_on_sigterm(workdir: P
     assert lines[-1]["event"] == "daemon_stopped"
     _, secret = sim.credentials("bybit")
     assert secret not in err.decode()
+
+
+async def _error_message(url: str, subscription_id: int) -> str | None:
+    async with Database(url) as db, db.unit_of_work() as session:
+        return (await repo.require_subscription(session, subscription_id)).error_message
 
 
 async def _wait_for_log(path: Path, event: str, timeout: float) -> None:

@@ -214,6 +214,15 @@ class Dialect:
         return json_response(body, status)
 
     # -- symbols ------------------------------------------------------------------------------
+    def requested_instrument(self, ctx: RequestContext) -> Instrument:
+        """The instrument the request's `symbol` names (MISSING_PARAMETER / UNKNOWN_SYMBOL otherwise)."""
+        return self.instrument_for_id(ctx.venue, ctx.require("symbol"))
+
+    def requested_instruments(self, ctx: RequestContext) -> list[Instrument]:
+        """The instrument `symbol` names, or every instrument when the request names none."""
+        symbol = ctx.param("symbol")
+        return [self.instrument_for_id(ctx.venue, symbol)] if symbol else list(ctx.venue.instruments.values())
+
     def instrument_for_id(self, venue: Venue, market_id: Any) -> Instrument:
         if not isinstance(market_id, str) or not market_id:
             raise SimError(ErrorKind.MISSING_PARAMETER, "mandatory parameter 'symbol' was not sent", param="symbol")

@@ -24,15 +24,6 @@ SEVEN_DAYS_MS = 7 * 86_400_000
 SUCCESS = {"code": 200, "msg": "success"}
 
 
-def _instrument(ctx: RequestContext) -> Instrument:
-    return DIALECT.instrument_for_id(ctx.venue, ctx.require("symbol"))
-
-
-def _instruments(ctx: RequestContext) -> list[Instrument]:
-    symbol = ctx.param("symbol")
-    return [DIALECT.instrument_for_id(ctx.venue, symbol)] if symbol else list(ctx.venue.instruments.values())
-
-
 def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
     text = str(value).upper()
     if text not in allowed:
@@ -43,7 +34,7 @@ def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
 # ----------------------------------------------------------------------------- leverage and modes
 @DIALECT.route("POST", "/fapi/v1/leverage", signed=True)
 def set_leverage(ctx: RequestContext) -> Any:
-    instrument = _instrument(ctx)
+    instrument = DIALECT.requested_instrument(ctx)
     leverage = parse_int(ctx.require("leverage"), "leverage")
     change = ctx.venue.set_leverage(ctx.require_account(), instrument.symbol, leverage)
     return {
@@ -55,18 +46,18 @@ def set_leverage(ctx: RequestContext) -> Any:
 
 @DIALECT.route("GET", "/fapi/v1/leverageBracket", signed=True)
 def leverage_brackets(ctx: RequestContext) -> Any:
-    return [f.brackets(instrument) for instrument in _instruments(ctx)]
+    return [f.brackets(instrument) for instrument in DIALECT.requested_instruments(ctx)]
 
 
 @DIALECT.route("GET", "/fapi/v1/symbolConfig", signed=True)
 def symbol_config(ctx: RequestContext) -> Any:
     account = ctx.require_account()
-    return [f.symbol_config(ctx.venue, account, instrument) for instrument in _instruments(ctx)]
+    return [f.symbol_config(ctx.venue, account, instrument) for instrument in DIALECT.requested_instruments(ctx)]
 
 
 @DIALECT.route("POST", "/fapi/v1/marginType", signed=True)
 def set_margin_type(ctx: RequestContext) -> Any:
-    instrument = _instrument(ctx)
+    instrument = DIALECT.requested_instrument(ctx)
     mode = _choice(ctx.require("marginType"), "marginType", ("ISOLATED", "CROSSED"))
     margin_mode = MarginMode.ISOLATED if mode == "ISOLATED" else MarginMode.CROSS
     ctx.venue.set_margin_mode(ctx.require_account(), instrument.symbol, margin_mode)
@@ -89,7 +80,7 @@ def get_position_mode(ctx: RequestContext) -> Any:
 @DIALECT.route("POST", "/fapi/v1/order", signed=True)
 def create_order(ctx: RequestContext) -> Any:
     account = ctx.require_account()
-    instrument = _instrument(ctx)
+    instrument = DIALECT.requested_instrument(ctx)
     side = Side(_choice(ctx.require("side"), "side", ("BUY", "SELL")))
     order_type = _choice(ctx.require("type"), "type", ("MARKET", "LIMIT", "STOP", "STOP_MARKET", "TAKE_PROFIT",
                                                        "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"))
@@ -125,7 +116,7 @@ def create_order(ctx: RequestContext) -> Any:
 
 
 def _find_order(ctx: RequestContext, *, cancel: bool = False) -> tuple[Instrument, Any]:
-    instrument = _instrument(ctx)
+    instrument = DIALECT.requested_instrument(ctx)
     order_id = ctx.param("orderId")
     client_id = ctx.param("origClientOrderId")
     if not order_id and not client_id:
@@ -161,13 +152,13 @@ def cancel_order(ctx: RequestContext) -> Any:
 
 @DIALECT.route("GET", "/fapi/v1/openOrders", signed=True)
 def open_orders(ctx: RequestContext) -> Any:
-    _instruments(ctx)
+    DIALECT.requested_instruments(ctx)
     return []
 
 
 @DIALECT.route("GET", "/fapi/v1/allOrders", signed=True)
 def all_orders(ctx: RequestContext) -> Any:
-    instrument = _instrument(ctx)
+    instrument = DIALECT.requested_instrument(ctx)
     orders = [order for order in ctx.require_account().orders if order.symbol == instrument.symbol]
     limit = min(parse_int(ctx.param("limit", 500), "limit"), 1000)
     return [f.order_body(instrument, order, with_time=True) for order in orders[-limit:]]
@@ -255,7 +246,7 @@ def income(ctx: RequestContext) -> Any:
 
 @DIALECT.route("GET", "/fapi/v1/userTrades", signed=True)
 def user_trades(ctx: RequestContext) -> Any:
-    instrument = _instrument(ctx)
+    instrument = DIALECT.requested_instrument(ctx)
     start = parse_int(ctx.param("startTime"), "startTime") if ctx.param("startTime") else None
     end = parse_int(ctx.param("endTime"), "endTime") if ctx.param("endTime") else None
     from_id = parse_int(ctx.param("fromId"), "fromId") if ctx.param("fromId") else None

@@ -9,20 +9,10 @@ from arbitrage.simulator.dialects.bingx import formatting as f
 from arbitrage.simulator.dialects.bingx.dialect import DIALECT, envelope
 from arbitrage.simulator.dialects.common import RequestContext, dashed_id, parse_int
 from arbitrage.simulator.errors import ErrorKind, SimError
-from arbitrage.simulator.instruments import Instrument
 
 SEVEN_DAYS_MS = 7 * 86_400_000
 INCOME_TYPES = ("FUNDING_FEE", "TRADING_FEE", "REALIZED_PNL", "TRANSFER", "INSURANCE_CLEAR", "ADL",
                 "SYSTEM_DEDUCTION", "TRIAL_FUND", "GTD_PRICE")
-
-
-def _instrument(ctx: RequestContext) -> Instrument:
-    return DIALECT.instrument_for_id(ctx.venue, ctx.require("symbol"))
-
-
-def _instruments(ctx: RequestContext) -> list[Instrument]:
-    symbol = ctx.param("symbol")
-    return [DIALECT.instrument_for_id(ctx.venue, symbol)] if symbol else list(ctx.venue.instruments.values())
 
 
 def _choice(ctx: RequestContext, name: str, allowed: tuple[str, ...]) -> str:
@@ -40,7 +30,7 @@ def _optional_int(ctx: RequestContext, name: str) -> int | None:
 # ----------------------------------------------------------------------------- leverage
 @DIALECT.route("POST", "/openApi/swap/v2/trade/leverage", signed=True)
 def set_leverage(ctx: RequestContext) -> Any:
-    instrument = _instrument(ctx)
+    instrument = DIALECT.requested_instrument(ctx)
     account = ctx.require_account()
     side = PositionSide(_choice(ctx, "side", ("LONG", "SHORT", "BOTH")))
     leverage = parse_int(ctx.require("leverage"), "leverage")
@@ -59,19 +49,19 @@ def set_leverage(ctx: RequestContext) -> Any:
 
 @DIALECT.route("GET", "/openApi/swap/v2/trade/leverage", signed=True)
 def get_leverage(ctx: RequestContext) -> Any:
-    instrument = _instrument(ctx)
+    instrument = DIALECT.requested_instrument(ctx)
     return envelope(ctx, f.leverage_body(ctx.venue, ctx.require_account(), instrument))
 
 
 @DIALECT.route("GET", "/openApi/swap/v1/maintMarginRatio", signed=True)
 def maintenance_margin_ratio(ctx: RequestContext) -> Any:
-    return envelope(ctx, [row for instrument in _instruments(ctx) for row in f.leverage_tiers(instrument)])
+    return envelope(ctx, [row for instrument in DIALECT.requested_instruments(ctx) for row in f.leverage_tiers(instrument)])
 
 
 # ----------------------------------------------------------------------------- margin and position mode
 @DIALECT.route("POST", "/openApi/swap/v2/trade/marginType", signed=True)
 def set_margin_type(ctx: RequestContext) -> Any:
-    instrument = _instrument(ctx)
+    instrument = DIALECT.requested_instrument(ctx)
     isolated = _choice(ctx, "marginType", ("ISOLATED", "CROSSED")) == "ISOLATED"
     mode = MarginMode.ISOLATED if isolated else MarginMode.CROSS
     try:
@@ -84,7 +74,7 @@ def set_margin_type(ctx: RequestContext) -> Any:
 
 @DIALECT.route("GET", "/openApi/swap/v2/trade/marginType", signed=True)
 def get_margin_type(ctx: RequestContext) -> Any:
-    instrument = _instrument(ctx)
+    instrument = DIALECT.requested_instrument(ctx)
     mode = ctx.require_account().margin_mode(instrument.symbol)
     return envelope(ctx, {"marginType": "ISOLATED" if mode is MarginMode.ISOLATED else "CROSSED",
                           "symbol": dashed_id(instrument)})

@@ -19,10 +19,6 @@ KNOWN_TYPES = SIMULATED_TYPES + ("STOP_MARKET", "TAKE_PROFIT_MARKET", "STOP", "T
 THIRTY_DAYS_MS = 30 * 86_400_000
 
 
-def _instrument(ctx: RequestContext) -> Instrument:
-    return DIALECT.instrument_for_id(ctx.venue, ctx.require("symbol"))
-
-
 def _enum(ctx: RequestContext, name: str, allowed: tuple[str, ...], default: str | None = None) -> str:
     value = ctx.param(name, default)
     if value in (None, ""):
@@ -44,7 +40,7 @@ def _bool(ctx: RequestContext, name: str) -> bool:
 @DIALECT.route("POST", "/openApi/swap/v2/trade/order", signed=True)
 def create_order(ctx: RequestContext) -> Any:
     account = ctx.require_account()
-    instrument = _instrument(ctx)
+    instrument = DIALECT.requested_instrument(ctx)
     side = Side(_enum(ctx, "side", ("BUY", "SELL")))
     order_type = _enum(ctx, "type", KNOWN_TYPES)
     if order_type not in SIMULATED_TYPES:
@@ -85,7 +81,7 @@ def create_order(ctx: RequestContext) -> Any:
 def _find_order(ctx: RequestContext) -> tuple[Instrument, Order]:
     """Real BingX accepts either ``orderId`` or ``clientOrderId``; a non-numeric ``orderId`` (e.g. the literal
     ``None`` that ccxt sends for ``fetch_order(None, ...)``) is a parameter error."""
-    instrument = _instrument(ctx)
+    instrument = DIALECT.requested_instrument(ctx)
     order_id = ctx.param("orderId")
     client_id = ctx.param("clientOrderId")
     if order_id in (None, "") and client_id in (None, ""):
@@ -108,13 +104,13 @@ def get_order(ctx: RequestContext) -> Any:
 @DIALECT.route("GET", "/openApi/swap/v2/trade/openOrders", signed=True)
 def open_orders(ctx: RequestContext) -> Any:
     if ctx.param("symbol"):
-        _instrument(ctx)
+        DIALECT.requested_instrument(ctx)
     return envelope(ctx, {"orders": []})  # market orders fill at once: nothing is ever open
 
 
 @DIALECT.route("GET", "/openApi/swap/v2/trade/allFillOrders", signed=True)
 def fills(ctx: RequestContext) -> Any:
-    instrument = _instrument(ctx)
+    instrument = DIALECT.requested_instrument(ctx)
     now = ctx.now()
     start = parse_int(ctx.param("startTs", now - THIRTY_DAYS_MS), "startTs")
     end = parse_int(ctx.param("endTs", now), "endTs")

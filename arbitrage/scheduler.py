@@ -16,16 +16,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from arbitrage.db import repository as repo
 from arbitrage.db.session import Database
-from arbitrage.domain.status import Status
+from arbitrage.domain.status import IN_PROGRESS, Status
 from arbitrage.logging import get_logger
 from arbitrage.services.clock import utcnow
 from arbitrage.services.pipeline_config import PipelineConfig
 
 log = get_logger(__name__)
 
-# SYNCING_LEVERAGE and OPEN resume after a restart; OPENING and CLOSING were interrupted mid-order and are
-# recovered (orders looked up by client id, the exposure reconciled; see services/recovery.py).
-UNFINISHED = (Status.SCHEDULED, Status.SYNCING_LEVERAGE, Status.OPENING, Status.OPEN, Status.CLOSING)
 SYNC_JOB_ID = "sync-subscriptions"
 
 
@@ -65,7 +62,9 @@ class SubscriptionScheduler:
     async def sync(self) -> None:
         try:
             async with self._db.unit_of_work() as session:
-                pending = await repo.list_subscriptions(session, UNFINISHED)
+                # After a restart SYNCING_LEVERAGE and OPEN rows resume; OPENING and CLOSING rows are released or
+                # recovered by the pipeline (services/recovery.py).
+                pending = await repo.list_subscriptions(session, IN_PROGRESS)
         except asyncio.CancelledError:
             return  # the scheduler is shutting down; the next start reads the database again
         now = utcnow()

@@ -22,10 +22,9 @@ from decimal import Decimal
 from enum import StrEnum
 
 from arbitrage.domain import Leg, OrderPurpose
-from arbitrage.domain.status import OrderStatus, Status
+from arbitrage.domain.status import ORDER_IN_DOUBT, OrderStatus, Status
 
 # Rows whose outcome the database does not know: they are looked up before anything is decided.
-UNRESOLVED = frozenset({OrderStatus.PENDING, OrderStatus.SENT, OrderStatus.UNKNOWN})
 ZERO = Decimal(0)
 
 
@@ -104,12 +103,12 @@ def plan_recovery(
     steps: Mapping[Leg, Decimal] | None = None,
 ) -> RecoveryPlan:
     """Decide what an interrupted OPENING or CLOSING subscription needs. `lookups` holds one entry per
-    UNRESOLVED order (a missing one counts as failed); `steps` are the legs' amount steps (used to balance
+    ORDER_IN_DOUBT order (a missing one counts as failed); `steps` are the legs' amount steps (used to balance
     uneven opens; without them the difference is reduced unrounded)."""
     if status not in (Status.OPENING, Status.CLOSING):
         raise ValueError(f"only OPENING or CLOSING subscriptions are recovered, not {status}")
     updates = tuple(_update(order, lookups.get(order.client_order_id)) for order in orders
-                    if order.status in UNRESOLVED)
+                    if order.status in ORDER_IN_DOUBT)
     resolved = _apply(orders, updates)
     exposure = {leg: open_exposure(resolved, leg) for leg in Leg}
     doubt = [u for u in updates if u.status is OrderStatus.UNKNOWN]

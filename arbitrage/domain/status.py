@@ -72,6 +72,14 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 del _S
 
 TERMINAL: frozenset[Status] = frozenset(status for status, targets in TRANSITIONS.items() if not targets)
+# Statuses the daemon still drives forward (NEEDS_ATTENTION waits for a human instead).
+IN_PROGRESS: frozenset[Status] = frozenset(
+    {Status.SCHEDULED, Status.SYNCING_LEVERAGE, Status.OPENING, Status.OPEN, Status.CLOSING}
+)
+# Statuses in which the subscription may hold positions on the exchanges.
+HOLDING: frozenset[Status] = frozenset({Status.OPENING, Status.OPEN, Status.CLOSING})
+# Orders whose outcome is not known yet: they may have reached an exchange and are looked up before anything else.
+ORDER_IN_DOUBT: frozenset[OrderStatus] = frozenset({OrderStatus.PENDING, OrderStatus.SENT, OrderStatus.UNKNOWN})
 
 
 class InvalidTransition(ValueError):

@@ -25,7 +25,7 @@ from arbitrage.domain.funding import funding_favours_side, should_skip_missed, s
 from arbitrage.domain.leverage import resolve_leverage
 from arbitrage.domain.order_ids import client_order_id
 from arbitrage.domain.sizing import round_amount_to_both
-from arbitrage.domain.status import OrderStatus, Status, is_terminal
+from arbitrage.domain.status import HOLDING, IN_PROGRESS, ORDER_IN_DOUBT, OrderStatus, Status, is_terminal
 from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError, FundingRateInfo, PositionMode
 from arbitrage.logging import bind_subscription, get_logger
 from arbitrage.services.clock import sleep_until, utcnow
@@ -47,9 +47,6 @@ log = get_logger(__name__)
 
 # The row is read once this long before the trigger: a subscription changed by the CLI or SQL sends nothing.
 PRE_TRIGGER_CHECK_SECONDS = 0.2
-# Orders whose outcome is open: they may have reached an exchange and are looked up before anything else happens.
-IN_DOUBT = (OrderStatus.PENDING, OrderStatus.SENT, OrderStatus.UNKNOWN)
-ACTIVE_STATUSES = (Status.SCHEDULED, Status.SYNCING_LEVERAGE, Status.OPENING, Status.OPEN, Status.CLOSING)
 # The primary's next funding time may differ from the subscription's by this much (exchanges round stamps).
 FUNDING_TIME_TOLERANCE = timedelta(seconds=60)
 
@@ -172,7 +169,7 @@ class Pipeline:
             for order in unsent:
                 await repo.update_order(session, order, status=OrderStatus.FAILED,
                                         error_message="not sent: the daemon stopped before the trigger")
-        return any(o.purpose is not OrderPurpose.OPEN or o.filled > 0 or o.status in IN_DOUBT
+        return any(o.purpose is not OrderPurpose.OPEN or o.filled > 0 or o.status in ORDER_IN_DOUBT
                    for o in orders if o not in unsent)
 
     async def _start(self, subscription: Subscription) -> bool:
@@ -250,11 +247,11 @@ class Pipeline:
         opposite side there would cancel ours out (and its reduce-only closes would fail)."""
         own = {(spec.exchange, spec.symbol): spec.side for spec in leg_specs(subscription)}
         async with self.db.unit_of_work() as session:
-            others = await repo.list_subscriptions(session, ACTIVE_STATUSES)
+            others = await repo.list_subscriptions(session, IN_PROGRESS)
         for other in others:
             if other.id >= subscription.id:
                 continue  # the earlier subscription keeps its place; the later one reports the conflict
-            holding_now = other.status in (Status.OPENING, Status.OPEN, Status.CLOSING)
+            holding_now = other.status in HOLDING
             if not holding_now and abs(other.funding_time - subscription.funding_time) > FUNDING_TIME_TOLERANCE:
                 continue  # another funding event: the two never hold at the same time
             for spec in leg_specs(other):

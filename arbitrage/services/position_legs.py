@@ -13,10 +13,9 @@ from arbitrage.db import repository as repo
 from arbitrage.db.models import Order, Subscription
 from arbitrage.domain import Leg, OrderPurpose, Side
 from arbitrage.domain.reconcile import next_attempt
-from arbitrage.domain.status import OrderStatus, Status
+from arbitrage.domain.status import HOLDING, OrderStatus, Status
 from arbitrage.exchanges.connector import ExchangeError
 from arbitrage.logging import get_logger
-from arbitrage.services.clock import utcnow
 from arbitrage.services.order_execution import LegState, OrderIntent, SendOutcome, send_orders
 
 if TYPE_CHECKING:
@@ -261,7 +260,7 @@ async def _check_flat(pipeline: Pipeline, subscription: Subscription, specs: Seq
 
 async def _other_active_subscriptions(pipeline: Pipeline, subscription: Subscription, spec: LegSpec) -> list[int]:
     async with pipeline.db.unit_of_work() as session:
-        active = await repo.list_subscriptions(session, (Status.OPENING, Status.OPEN, Status.CLOSING))
+        active = await repo.list_subscriptions(session, HOLDING)
     return [
         other.id for other in active
         if other.id != subscription.id

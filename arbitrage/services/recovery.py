@@ -20,7 +20,6 @@ from arbitrage.db import repository as repo
 from arbitrage.db.models import Order, Subscription
 from arbitrage.domain import Leg, OrderPurpose
 from arbitrage.domain.reconcile import (
-    UNRESOLVED,
     Lookup,
     LookupOutcome,
     OrderFact,
@@ -28,7 +27,7 @@ from arbitrage.domain.reconcile import (
     next_attempt,
     plan_recovery,
 )
-from arbitrage.domain.status import Status
+from arbitrage.domain.status import ORDER_IN_DOUBT, Status
 from arbitrage.exchanges.connector import ExchangeError, OrderNotFound, OrderReport, OrderState
 from arbitrage.logging import get_logger
 from arbitrage.services import order_execution
@@ -55,7 +54,7 @@ async def recover(pipeline: Pipeline, subscription: Subscription) -> None:
     await sleep_until(_sent_around(pipeline, subscription) + timedelta(seconds=SETTLE_SECONDS))
     async with pipeline.db.unit_of_work() as session:
         orders = list(await repo.orders_for(session, subscription.id))
-    in_doubt = [order for order in orders if order.status in UNRESOLVED]
+    in_doubt = [order for order in orders if order.status in ORDER_IN_DOUBT]
     log.warning("recovery_started", subscription_id=subscription.id, status=str(stage),
                 orders_in_doubt=[order.client_order_id for order in in_doubt])
     answers = await asyncio.gather(*(look_up(pipeline, order) for order in in_doubt))

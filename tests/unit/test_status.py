@@ -75,3 +75,10 @@ def test_every_status_is_reachable_from_scheduled() -> None:
                 reached.add(target)
                 frontier.append(target)
     assert reached == set(Status)
+
+
+def test_status_groups_follow_the_table() -> None:
+    from arbitrage.domain.status import HOLDING, IN_PROGRESS
+
+    assert IN_PROGRESS == {s for s in Status if not is_terminal(s)} - {S.NEEDS_ATTENTION}
+    assert HOLDING < IN_PROGRESS and S.SCHEDULED not in HOLDING and S.SYNCING_LEVERAGE not in HOLDING

@@ -16,11 +16,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from arbitrage.daemon import Daemon
 from arbitrage.db import repository as repo
 from arbitrage.db.migrate import upgrade_to_head
+from arbitrage.db.models import SubscriptionEvent
 from arbitrage.db.session import Database
 from arbitrage.domain import Side
 from arbitrage.domain.status import Status, is_terminal
@@ -59,7 +61,8 @@ async def run_demo(console: Console | None = None, plan: DemoPlan = DemoPlan()) 
             subscription_id = await _subscribe(settings, plan, funding_time)
             console.print(
                 f"[bold]arbitrage demo[/]: {plan.side} {plan.amount} {SYMBOL} on {plan.primary}, hedged on "
-                f"{plan.hedge}; funding at {funding_time.isoformat()} (simulator at {sim.url})"
+                f"{plan.hedge}; funding at {funding_time.isoformat()} (simulator at {sim.url})",
+                soft_wrap=True,
             )
             status = await _run_until_done(settings, subscription_id, console, plan.timeout_seconds)
             await _print_result(settings, subscription_id, console)
@@ -123,10 +126,19 @@ async def _run_until_done(settings: Settings, subscription_id: int, console: Con
     return status
 
 
-def _print_event(console: Console, event) -> None:
-    change = f"{event.from_status} → {event.to_status}" if event.to_status else ""
-    stamp = event.at.strftime("%H:%M:%S.%f")[:-3]
-    console.print(f"  {stamp}  {event.event:<22} {change:<34} {event.message or ''}")
+def _print_event(console: Console, event: SubscriptionEvent) -> None:
+    # one line each, never wrapped, and messages taken literally (an exchange's text may hold brackets)
+    console.print(format_event(event), soft_wrap=True, markup=False, highlight=False)
+
+
+def format_event(event: SubscriptionEvent) -> str:
+    """One timeline line: the time as ISO-8601 UTC (as everywhere else), the event, its status change, message."""
+    stamp = event.at.astimezone(UTC).isoformat(timespec="milliseconds")
+    if event.to_status:
+        change = f"{event.from_status} → {event.to_status}" if event.from_status else f"→ {event.to_status}"
+    else:
+        change = ""
+    return f"  {stamp} {event.event:<20} {change:<28} {event.message or ''}".rstrip()
 
 
 async def _print_result(settings: Settings, subscription_id: int, console: Console) -> None:
@@ -146,5 +158,5 @@ async def _print_result(settings: Settings, subscription_id: int, console: Conso
     console.print(
         f"[bold]{subscription.status}[/]: funding {subscription.funding_received} USDT, fees {subscription.fees} "
         f"USDT, realized PnL {subscription.realized_pnl} USDT"
-        + (f"\n[red]{subscription.error_message}[/]" if subscription.error_message else "")
+        + (f"\n[red]{escape(subscription.error_message)}[/]" if subscription.error_message else "")
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
 from datetime import UTC, datetime
@@ -14,7 +15,8 @@ from rich.console import Console
 
 from arbitrage.db import repository as repo
 from arbitrage.db.session import Database
-from arbitrage.demo import DemoPlan, run_demo
+from arbitrage.db.models import SubscriptionEvent
+from arbitrage.demo import DemoPlan, format_event, run_demo
 from arbitrage.domain.status import Status
 from arbitrage.simulator.server import SimulatorServer
 
@@ -114,4 +116,19 @@ async def test_demo_shows_a_completed_cycle(workdir: Path):
     for event in ("created", "leverage_synced", "opened", "funding_confirmed", "completed"):
         assert event in text
     assert "COMPLETED: funding" in text and "realized PnL" in text
+    assert "None" not in text
+    iso_utc = re.compile(r"  \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00 ")
+    timeline = [line for line in text.splitlines() if line.startswith("  20")]
+    assert len(timeline) >= 5 and all(iso_utc.match(line) for line in timeline), timeline
     assert list(workdir.iterdir()) == [], "the demo leaves nothing behind in the working directory"
+
+
+def test_demo_timeline_line_is_iso_utc_and_names_no_missing_status():
+    at = datetime(2026, 11, 22, 7, 59, 29, 123456, tzinfo=UTC)
+    created = SubscriptionEvent(at=at, event="created", from_status=None, to_status="SCHEDULED", message=None)
+    opened = SubscriptionEvent(at=at, event="opened", from_status="OPENING", to_status="OPEN", message="both legs filled")
+    step = SubscriptionEvent(at=at, event="leverage_synced", from_status=None, to_status=None, message="leverage 3 set")
+    assert format_event(created) == "  2026-11-22T07:59:29.123+00:00 created              → SCHEDULED"
+    assert format_event(opened).split() == ["2026-11-22T07:59:29.123+00:00", "opened", "OPENING", "→", "OPEN",
+                                            "both", "legs", "filled"]
+    assert format_event(step).split()[1:3] == ["leverage_synced", "leverage"]

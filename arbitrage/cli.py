@@ -129,7 +129,7 @@ def run() -> None:
 
 @app.command("demo")
 def demo() -> None:
-    """One complete funding cycle against the built-in simulator: no keys, no network, about 30 seconds."""
+    """One complete funding cycle against the built-in simulator: no keys, no network, about 22 seconds."""
     settings = load_cli_settings()
     if not options.debug:  # the timeline is the output; log lines only for warnings and worse
         configure_logging(settings.resolved_log_format(sys.stderr), "WARNING")

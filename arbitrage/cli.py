@@ -14,19 +14,23 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from arbitrage import cli_subscriptions
 from arbitrage.cli_markets import markets_app
 from arbitrage.cli_context import (
     RUNTIME_ERROR,
     CliError,
+    check_database_location,
     debug_enabled,
+    opening_database,
     load_cli_settings,
     options,
+    sqlite_path,
 )
 from arbitrage.db.migrate import current_revision, head_revision, upgrade_to_head
-from arbitrage.logging import configure_logging, redact_text
-from arbitrage.settings import ENV_FILE_VARIABLE, database_backend
+from arbitrage.logging import redact_text
+from arbitrage.settings import ENV_FILE_VARIABLE
 
 app = typer.Typer(
     name="arbitrage",
@@ -51,9 +55,11 @@ def _global_options(
             dir_okay=False,
         ),
     ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Info log lines (commands log warnings only).")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Debug logging and tracebacks on errors.")] = False,
 ) -> None:
     options.env_file = env_file
+    options.verbose = verbose
     options.debug = debug
 
 
@@ -67,7 +73,8 @@ app.command("cancel")(cli_subscriptions.cancel)
 def db_upgrade() -> None:
     """Bring the database to the newest schema (other commands do this by themselves)."""
     settings = load_cli_settings()
-    asyncio.run(upgrade_to_head(settings.database_url))
+    check_database_location(settings, create=True)
+    asyncio.run(opening_database(settings, upgrade_to_head(settings.database_url)))
     typer.echo(f"database at revision {asyncio.run(current_revision(settings.database_url))} (head)")
 
 
@@ -75,12 +82,11 @@ def db_upgrade() -> None:
 def db_current() -> None:
     """Show the database's schema revision."""
     settings = load_cli_settings()
-    if database_backend(settings.database_url) == "sqlite":
-        path = settings.database_url.split("://", 1)[1].removeprefix("/")
-        if path and path != ":memory:" and not Path(path).exists():
-            typer.echo(f"none (no database file at {path}; any command creates it)")
-            return
-    current = asyncio.run(current_revision(settings.database_url))
+    if not check_database_location(settings, create=False):
+        typer.echo(f"none (no database file at {sqlite_path(settings.database_url)}; `arbitrage db upgrade` or "
+                   "`arbitrage subscribe` creates it)")
+        return
+    current = asyncio.run(opening_database(settings, current_revision(settings.database_url)))
     head = head_revision()
     if current is None:
         typer.echo("none (empty database; run `arbitrage db upgrade`)")
@@ -92,27 +98,37 @@ def db_current() -> None:
 
 @app.command("simulator")
 def simulator(
-    scenario: Annotated[Path | None, typer.Option(help="Scenario file (JSON or YAML).", dir_okay=False)] = None,
+    scenario: Annotated[
+        Path | None, typer.Option(help="Scenario file (JSON or YAML).", exists=True, dir_okay=False)
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 0,
+    port: Annotated[int, typer.Option(help="Port (0: any free port).", min=0, max=65535)] = 0,
     write_env: Annotated[
-        Path | None, typer.Option(help="Write ARBITRAGE_EXCHANGES__* settings pointing at the simulator here.")
+        Path | None,
+        typer.Option(help="Write ARBITRAGE_EXCHANGES__* settings pointing at the simulator here.", dir_okay=False),
     ] = None,
 ) -> None:
     """Serve the four exchanges' APIs locally (for demos and tests) until interrupted."""
     load_cli_settings()
+    from arbitrage.simulator.scenario import ScenarioError
     from arbitrage.simulator.server import run_forever
 
+    if write_env is not None and not write_env.parent.is_dir():
+        raise CliError(f"--write-env: directory {write_env.parent} does not exist")
     try:
         asyncio.run(run_forever(scenario, host, port, write_env))
     except KeyboardInterrupt:
         pass
+    except ScenarioError as error:  # unreadable, or contents the engine refuses when loading it
+        raise CliError(f"--scenario: {error}") from None
+    except OSError as error:  # the address: unknown host, port in use, not allowed
+        raise CliError(f"--host/--port: cannot listen on {host}:{port}: {error.strerror or error}") from None
 
 
 @app.command("run")
 def run() -> None:
     """Run the daemon: trade every SCHEDULED subscription at its funding time, until SIGTERM or SIGINT."""
-    settings = load_cli_settings()
+    settings = load_cli_settings(daemon=True)
     if not settings.configured_exchanges:
         raise CliError(
             "no exchange is configured: set ARBITRAGE_EXCHANGES__<ID>__API_KEY and __SECRET "
@@ -130,9 +146,7 @@ def run() -> None:
 @app.command("demo")
 def demo() -> None:
     """One complete funding cycle against the built-in simulator: no keys, no network, about 22 seconds."""
-    settings = load_cli_settings()
-    if not options.debug:  # the timeline is the output; log lines only for warnings and worse
-        configure_logging(settings.resolved_log_format(sys.stderr), "WARNING")
+    load_cli_settings()  # the timeline is the output; log lines only for warnings and worse
     from arbitrage.demo import run_demo
 
     code = asyncio.run(run_demo())
@@ -146,18 +160,31 @@ def _exit_code(code: object) -> int:
     return code if isinstance(code, int) else RUNTIME_ERROR
 
 
+def _usage_line(error: ClickException) -> str:
+    message = " ".join(error.format_message().split())
+    context = getattr(error, "ctx", None)
+    return f"{message} (see `{context.command_path} --help`)" if context is not None else message
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script and `python -m arbitrage`; returns the exit code."""
     stderr = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        app(args=argv, prog_name="arbitrage")
-    except SystemExit as exit_:  # typer's own exits: help, usage errors (2)
+        # standalone_mode=False: click's usage errors come here as exceptions, printed as one line below
+        return _exit_code(app(args=argv, prog_name="arbitrage", standalone_mode=False))
+    except SystemExit as exit_:
         return _exit_code(exit_.code)
+    except NoArgsIsHelpError as error:
+        sys.stdout.write(error.format_message() + "\n")
+        return error.exit_code
+    except ClickException as error:
+        stderr.print(f"error: {redact_text(_usage_line(error))}", markup=False)
+        return error.exit_code
     except CliError as error:
         for line in error.lines:
             stderr.print(f"error: {redact_text(line)}", markup=False)
         return error.exit_code
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         stderr.print("interrupted", markup=False)
         return 130
     except Exception as error:

@@ -9,7 +9,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from arbitrage.cli_context import RUNTIME_ERROR, CliError, load_cli_settings, open_database, print_json, stdout_console
+from arbitrage.cli_context import (
+    RUNTIME_ERROR,
+    CliError,
+    load_cli_settings,
+    open_database,
+    open_existing_database,
+    print_json,
+    stdout_console,
+)
 from arbitrage.cli_validation import InputError, parse_exchange, parse_symbol
 from arbitrage.db import repository as repo
 from arbitrage.db.models import SymbolFilter
@@ -99,8 +107,11 @@ async def _refresh(settings: Settings, exchanges: list[str]) -> list[RefreshSumm
 
 
 async def _cached(settings: Settings, exchange: str, symbol: str) -> SymbolFilter | None:
-    async with open_database(settings) as database, database.unit_of_work() as session:
-        return await repo.get_symbol_filter(session, exchange, symbol)
+    async with open_existing_database(settings) as database:
+        if database is None:
+            return None
+        async with database.unit_of_work() as session:
+            return await repo.get_symbol_filter(session, exchange, symbol)
 
 
 def _row_table(row: SymbolFilter, now: datetime) -> Table:

@@ -16,6 +16,7 @@ from arbitrage.cli_context import (
     CliError,
     load_cli_settings,
     open_database,
+    open_existing_database,
     print_json,
     stdout_console,
 )
@@ -43,6 +44,9 @@ from arbitrage.settings import Settings
 
 _EXCHANGES = ", ".join(EXCHANGE_IDS)
 _Detail = tuple[Subscription, list[Order], list[SubscriptionEvent], list[FundingPayment]]
+# Ids are 64-bit integers in both databases: a larger number is a usage error, not an overflow.
+MAX_ID = 2**63 - 1
+IdArgument = Annotated[int, typer.Argument(metavar="ID", help="Subscription id.", min=1, max=MAX_ID)]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON (Decimals as strings, ISO-8601 times).")]
 
 
@@ -160,8 +164,11 @@ def list_subscriptions(
     settings = load_cli_settings()
 
     async def fetch() -> list[Subscription]:
-        async with open_database(settings) as database, database.unit_of_work() as session:
-            return list(await repo.list_subscriptions(session, wanted))
+        async with open_existing_database(settings) as database:
+            if database is None:
+                return []
+            async with database.unit_of_work() as session:
+                return list(await repo.list_subscriptions(session, wanted))
 
     subscriptions = asyncio.run(fetch())
     if json_output:
@@ -173,22 +180,16 @@ def list_subscriptions(
     stdout_console().print(subscriptions_table(subscriptions, datetime.now(UTC)))
 
 
-def show(
-    subscription_id: Annotated[int, typer.Argument(metavar="ID", help="Subscription id.")],
-    json_output: JsonFlag = False,
-) -> None:
+def show(subscription_id: IdArgument, json_output: JsonFlag = False) -> None:
     """One subscription with its orders, events and funding payments."""
     settings = load_cli_settings()
 
     async def fetch() -> _Detail:
-        async with open_database(settings) as database, database.unit_of_work() as session:
-            subscription = await _require(session, subscription_id)
-            return (
-                subscription,
-                list(await repo.orders_for(session, subscription_id)),
-                list(await repo.events_for(session, subscription_id)),
-                list(await repo.payments_for(session, subscription_id)),
-            )
+        async with open_existing_database(settings) as database:
+            if database is None:
+                raise repo_not_found(subscription_id)
+            async with database.unit_of_work() as session:
+                return await _detail(session, subscription_id)
 
     subscription, orders, events, payments = asyncio.run(fetch())
     if json_output:
@@ -208,30 +209,48 @@ def show(
             console.print(table(rows))  # type: ignore[operator]
 
 
-def cancel(subscription_id: Annotated[int, typer.Argument(metavar="ID", help="Subscription id.")]) -> None:
+def cancel(subscription_id: IdArgument) -> None:
     """Cancel a subscription that is still SCHEDULED."""
     settings = load_cli_settings()
 
     async def run() -> None:
-        async with open_database(settings) as database, database.unit_of_work() as session:
-            subscription = await _require(session, subscription_id)
-            if subscription.status is not Status.SCHEDULED:
-                raise CliError(
-                    f"subscription {subscription_id} is {subscription.status}; only SCHEDULED subscriptions can be "
-                    "cancelled"
-                )
-            try:
-                await repo.transition(
-                    session, subscription, Status.CANCELLED, event="cancelled", message="cancelled by user"
-                )
-            except repo.StatusConflict:
-                raise CliError(
-                    f"subscription {subscription_id} changed status while cancelling (the daemon picked it up); "
-                    f"see `arbitrage show {subscription_id}`"
-                ) from None
+        async with open_existing_database(settings) as database:
+            if database is None:
+                raise repo_not_found(subscription_id)
+            async with database.unit_of_work() as session:
+                await _cancel(session, subscription_id)
 
     asyncio.run(run())
     typer.echo(f"subscription {subscription_id} cancelled")
+
+
+async def _detail(session: AsyncSession, subscription_id: int) -> _Detail:
+    subscription = await _require(session, subscription_id)
+    return (
+        subscription,
+        list(await repo.orders_for(session, subscription_id)),
+        list(await repo.events_for(session, subscription_id)),
+        list(await repo.payments_for(session, subscription_id)),
+    )
+
+
+async def _cancel(session: AsyncSession, subscription_id: int) -> None:
+    subscription = await _require(session, subscription_id)
+    if subscription.status is not Status.SCHEDULED:
+        raise CliError(
+            f"subscription {subscription_id} is {subscription.status}; only SCHEDULED subscriptions can be cancelled"
+        )
+    try:
+        await repo.transition(session, subscription, Status.CANCELLED, event="cancelled", message="cancelled by user")
+    except repo.StatusConflict:
+        raise CliError(
+            f"subscription {subscription_id} changed status while cancelling (the daemon picked it up); "
+            f"see `arbitrage show {subscription_id}`"
+        ) from None
+
+
+def repo_not_found(subscription_id: int) -> CliError:
+    return CliError(str(repo.SubscriptionNotFound(subscription_id)))
 
 
 async def _require(session: AsyncSession, subscription_id: int) -> Subscription:

@@ -48,9 +48,12 @@ _SENSITIVE_NAMES_PATTERN = (
     r"x-mbx-apikey|x-bapi-api-key|x-bapi-sign|x-bx-apikey|api[_-]?key|api[_-]?secret|secret[_-]?key"
     r"|secret|password|passphrase|signature|sign|access[_-]?key"
 )
-# `signature=abc` in URLs and bodies, `'X-MBX-APIKEY': 'abc'` in dumped dicts, `"sign":"abc"` in JSON.
+# `signature=abc` in URLs and bodies, `'X-MBX-APIKEY': 'abc'` in dumped dicts, `"sign":"abc"` in JSON. After a
+# colon only a quoted or adjacent value counts: in `...__API_KEY: unknown setting` the words are not a value.
 _SENSITIVE_PAIR = re.compile(
-    rf"(?i)(?<![A-Za-z0-9])({_SENSITIVE_NAMES_PATTERN})(['\"]?\s*[=:]\s*['\"]?)([^&\s'\",}}]+)"
+    rf"(?i)(?<![A-Za-z0-9])({_SENSITIVE_NAMES_PATTERN})"
+    r"(['\"]?\s*=\s*['\"]?|['\"]?\s*:\s*['\"]|['\"]?:)"
+    r"([^&\s'\",}]+)"
 )
 
 # Library loggers that are too chatty at INFO (SQLAlchemy would log every statement).

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from arbitrage.db import repository as repo
+from arbitrage.db.migrate import current_revision
 from arbitrage.db.models import Subscription
 from arbitrage.db.session import Database
 from arbitrage.domain.status import Status
@@ -124,11 +125,31 @@ def test_list_rejects_unknown_status(run: Run, workdir: Path) -> None:
     assert not (workdir / "arbitrage.db").exists()
 
 
-def test_list_on_a_new_database_creates_the_schema(run: Run, workdir: Path) -> None:
-    result = run("list")
-    assert (result.exit_code, result.stdout.strip()) == (0, "no subscriptions")
-    assert (workdir / "arbitrage.db").exists()
-    assert run("db", "current").stdout.strip() == "0002 (head)"
+@pytest.mark.parametrize(
+    ("command", "exit_code", "output"),
+    [
+        (["list"], 0, "no subscriptions"),
+        (["list", "--json"], 0, "[]"),
+        (["show", "999"], 2, "error: subscription 999 not found"),
+        (["cancel", "999"], 2, "error: subscription 999 not found"),
+        (["markets", "show", "bybit", "BTC/USDT:USDT"], 2, "error: BTC/USDT:USDT on bybit is not cached"),
+    ],
+)
+def test_reading_a_missing_database_creates_nothing(
+    run: Run, workdir: Path, command: list[str], exit_code: int, output: str
+) -> None:
+    result = run(*command)
+    assert result.exit_code == exit_code
+    assert (result.stdout + result.stderr).strip().startswith(output)
+    assert list(workdir.iterdir()) == []
+
+
+def test_reading_an_empty_database_creates_no_tables(run: Run, db_url: str) -> None:
+    assert run("list").stdout.strip() == "no subscriptions"
+    assert run("show", "1").exit_code == 2
+    assert asyncio.run(current_revision(db_url)) is None
+    assert run("db", "upgrade").exit_code == 0
+    assert run("list").stdout.strip() == "no subscriptions"
 
 
 def test_db_commands(run: Run, workdir: Path) -> None:
@@ -201,12 +222,12 @@ def test_secret_in_bad_setting_is_never_echoed(run: Run, workdir: Path, monkeypa
 def test_env_file_option_and_variable(run: Run, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     env_file = workdir / "custom.env"
     env_file.write_text(f"ARBITRAGE_DATABASE_URL=sqlite:///{workdir / 'custom.db'}\n")
-    assert run("--env-file", str(env_file), "list").exit_code == 0
+    assert run("--env-file", str(env_file), "db", "upgrade").exit_code == 0
     assert (workdir / "custom.db").exists() and not (workdir / "arbitrage.db").exists()
 
     (workdir / "custom.db").unlink()
     monkeypatch.setenv("ARBITRAGE_ENV_FILE", str(env_file))
-    assert run("list").exit_code == 0
+    assert run("db", "upgrade").exit_code == 0
     assert (workdir / "custom.db").exists()
 
     missing = run("--env-file", str(workdir / "nope.env"), "list")
@@ -215,7 +236,7 @@ def test_env_file_option_and_variable(run: Run, workdir: Path, monkeypatch: pyte
 
 def test_dotenv_in_working_directory_is_read(run: Run, workdir: Path) -> None:
     (workdir / ".env").write_text("ARBITRAGE_DATABASE_URL=sqlite:///from-dotenv.db\n")
-    assert run("list").exit_code == 0
+    assert run("db", "upgrade").exit_code == 0
     assert (workdir / "from-dotenv.db").exists()
 
 

@@ -48,8 +48,11 @@ def _arbitrage(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess
         ([*SUBSCRIBE[:4], "kraken", *SUBSCRIBE[5:]], {}, 2, "error: --primary: unknown exchange 'kraken'"),
         (["list"], {"ARBITRAGE_DEFAULT_LEVERAGE": "lots"}, 2, "error: invalid setting ARBITRAGE_DEFAULT_LEVERAGE:"),
         (["list"], {"ARBITRAGE_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/x"}, 1, "error: "),
+        (["db", "upgrade"], {"ARBITRAGE_DATABASE_URL": "sqlite:///nodir/x.db"}, 2,
+         "error: invalid setting ARBITRAGE_DATABASE_URL: cannot create nodir/x.db: directory nodir does not exist"),
+        (["show", "1"], {"ARBITRAGE_DATABASE_URL": "sqlite:///nodir/x.db"}, 2, "error: subscription 1 not found"),
     ],
-    ids=["bad-input", "bad-setting", "runtime-failure"],
+    ids=["bad-input", "bad-setting", "runtime-failure", "sqlite-dir-missing", "read-without-database"],
 )
 def test_errors_are_one_line_without_traceback(
     tmp_path: Path, args: list[str], env: dict[str, str], exit_code: int, stderr: str

@@ -19,6 +19,7 @@ from arbitrage.exchanges.factory import build_connectors
 from arbitrage.logging import get_logger
 from arbitrage.scheduler import SubscriptionScheduler
 from arbitrage.services.account_modes import detect_position_modes
+from arbitrage.services.exchange_clocks import measure_clock
 from arbitrage.services.markets import CachedMarketCatalog, MarketCatalog
 from arbitrage.services.pipeline import Pipeline
 from arbitrage.services.pipeline_config import PipelineConfig
@@ -86,13 +87,16 @@ class Daemon:
 
 
 async def _load_markets(connectors: ConnectorRegistry) -> None:
-    """Load every exchange's markets once, concurrently. An exchange that fails now is retried on first use."""
+    """Load every exchange's markets once, concurrently, and measure its clock. An exchange that fails now is
+    retried on first use."""
     async def load(exchange_id: str) -> None:
+        connector = connectors.get(exchange_id)
         try:
-            await connectors.get(exchange_id).load_markets()
+            await connector.load_markets()
             log.info("markets_loaded", exchange=exchange_id)
         except Exception as error:  # logged and retried later; one venue down must not stop the others
             log.error("markets_load_failed", exchange=exchange_id, error=str(error))
+        await measure_clock(exchange_id, connector)
 
     await asyncio.gather(*(load(exchange_id) for exchange_id in connectors.connectors))
 

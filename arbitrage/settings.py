@@ -36,6 +36,7 @@ DEFAULT_DATABASE_URL = "sqlite:///arbitrage.db"
 
 # BingX does not count positions opened in the last 30 s before settlement for funding.
 DEFAULT_MIN_LEAD_SECONDS: dict[str, int] = {"bingx": 30}
+DEFAULT_ORDER_RECV_WINDOW_MS = 3000
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 _SCHEME_ALIASES = {
@@ -64,6 +65,10 @@ class ExchangeSettings(BaseModel):
     sandbox: bool = False
     base_url: str | None = None
     min_lead_seconds: int | None = Field(default=None, ge=0)
+    # Every order carries this receive window: the exchange executes it only while its clock is within the
+    # window of the order's timestamp (MEXC counts whole seconds). It bounds how long an order whose answer was
+    # lost could still execute. 1000..60000 (the largest window Binance and MEXC accept).
+    order_recv_window_ms: int = Field(default=DEFAULT_ORDER_RECV_WINDOW_MS, ge=1000, le=60000)
 
     @field_validator("api_key", "secret", "password", "base_url", "min_lead_seconds", mode="before")
     @classmethod

@@ -126,6 +126,10 @@ async def list_subscriptions(
     return (await session.scalars(query)).all()
 
 
+# Events of an ERROR reached by unwinding a leg that had executed.
+_AFTER_AN_UNWIND = frozenset({"unwound", "recovered"})
+
+
 async def transition(
     session: AsyncSession,
     subscription: Subscription,
@@ -178,6 +182,8 @@ async def transition(
     await session.flush()
 
     level = {Status.NEEDS_ATTENTION: "error", Status.ERROR: "warning"}.get(to_status, "info")
+    if to_status is Status.ERROR and event in _AFTER_AN_UNWIND:
+        level = "error"  # a leg did trade: an operator should know even though nothing is left open
     getattr(log, level)(
         "subscription_status_changed",
         subscription_id=subscription.id,

@@ -7,11 +7,13 @@ import ccxt.async_support as ccxt
 from arbitrage.exchanges import reports
 from arbitrage.exchanges.ccxt_connector import CcxtConnector, CcxtMarket, CcxtOrder
 from arbitrage.exchanges.connector import LeverageTierInfo, PositionMode
+from arbitrage.exchanges.signing import WindowStyle
 
 
 class BingxConnector(CcxtConnector):
     exchange_id = "bingx"
     ccxt_class = ccxt.bingx
+    window_style = WindowStyle.PARAM  # ccxt sends bingx no window: a signed recvWindow parameter
     ccxt_has = {"fetchCurrencies": False}  # no wallets/capital call during load_markets
     ccxt_options = {"defaultType": "swap"}  # default 'spot' would send balance etc. to the spot API
     next_funding_field = "nextFundingTimestamp"  # ccxt leaves fundingTimestamp None for bingx

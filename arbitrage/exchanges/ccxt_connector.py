@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
@@ -19,6 +20,7 @@ from arbitrage.domain.funding import normalize_funding_amount
 from arbitrage.exchanges import orders, reports
 from arbitrage.exchanges.connector import (
     BalanceReport,
+    ClockOffset,
     ExchangeError,
     FundingPaymentReport,
     FundingRateInfo,
@@ -32,9 +34,11 @@ from arbitrage.exchanges.connector import (
     PositionMode,
     PositionReport,
     PositionSide,
+    SentRequest,
 )
 from arbitrage.exchanges.errors import classify
 from arbitrage.exchanges.retry import retry_safe
+from arbitrage.exchanges.signing import OrderWindow, WindowStyle, order_window, windowed_client_class
 from arbitrage.exchanges.urls import original_url_prefixes, override_api_urls
 from arbitrage.logging import get_logger
 from arbitrage.settings import ExchangeSettings
@@ -47,6 +51,8 @@ CcxtMarket = dict[str, Any]
 
 # After a create response without fill details, the order is read back; an exchange may need a moment to index it.
 FOLLOW_UP_DELAYS_SECONDS = (0.05, 0.2, 0.5, 1.0)
+# Until the exchange's clock has been measured, its offset is taken to be up to this much either way.
+UNMEASURED_CLOCK = ClockOffset(0.0, 1000.0)
 
 
 class CcxtConnector:
@@ -54,6 +60,8 @@ class CcxtConnector:
     ccxt_class: ClassVar[type[Any]] = ccxt.Exchange
     ccxt_has: ClassVar[dict[str, Any]] = {}
     ccxt_options: ClassVar[dict[str, Any]] = {}
+    # How ccxt's requests for this exchange carry a receive window (signing.py).
+    window_style: ClassVar[WindowStyle] = WindowStyle.OPTION
     # Unified funding-rate field holding the NEXT funding time.
     next_funding_field: ClassVar[str] = "fundingTimestamp"
     # The exchange's raw field (in `info`) with a funding payment's amount, read as an exact string.
@@ -73,7 +81,9 @@ class CcxtConnector:
             if secret is not None:
                 config[key] = secret.get_secret_value()
         self._secrets = settings.secret_values()
-        self.client: Any = self.ccxt_class(config)
+        self.order_window_ms = settings.order_recv_window_ms
+        self.clock = UNMEASURED_CLOCK
+        self.client: Any = windowed_client_class(self.ccxt_class, self.window_style, self.exchange_id)(config)
         if not enable_rate_limit:
             self.client.timeout_on_exit = 0  # loopback/test use: skip ccxt's 250 ms grace sleep in close()
         if settings.sandbox:
@@ -327,22 +337,27 @@ class CcxtConnector:
         *,
         reduce_only: bool = False,
         position_side: PositionSide | None = None,
+        execute_before: datetime | None = None,
     ) -> OrderReport:
         market = await self._loaded_market(symbol)
         contracts = orders.to_contracts(self.exchange_id, market, amount)
         mode = await self._known_position_mode()
         hedge_side = orders.hedge_position_side(self.exchange_id, mode, side, reduce_only, position_side)
         params = self._order_params(side, client_order_id, reduce_only, hedge_side)
+        window = OrderWindow(self.order_window_ms, reports.to_ms(execute_before) if execute_before else None)
         try:
-            created = await self._once(
-                "create_order",
-                lambda: self.client.create_order(symbol, "market", side, float(contracts), None, params),
-                order=True,
-            )
+            with order_window(window):
+                created = await self._once(
+                    "create_order",
+                    lambda: self.client.create_order(symbol, "market", side, float(contracts), None, params),
+                    order=True,
+                )
         except ExchangeError as error:
             if not error.outcome_unknown:
                 self._position_mode = None  # a mode switched behind our back shows up as a rejection: re-read it
+            error.request = self._sent_request(window)
             raise
+        request = self._sent_request(window)
         report = self._report(market, dict(created), client_order_id, amount, side)
         log.info(
             "order_created",
@@ -354,11 +369,34 @@ class CcxtConnector:
             exchange_order_id=report.exchange_order_id,
         )
         if report.state is not OrderState.FILLED or report.average_price is None:
-            report = await self._follow_up(market, report, amount, side)
-        return await self._with_fee(market, report)
+            report = await self._follow_up(market, report, amount, side, request)
+        report = await self._with_fee(market, report)
+        return OrderReport(**{**report.__dict__, "request": request})
+
+    def _sent_request(self, window: OrderWindow) -> SentRequest | None:
+        if window.signed_at_ms is None or window.applied_ms is None:
+            return None
+        signed_at = reports.from_ms(window.signed_at_ms)
+        assert signed_at is not None
+        closes = signed_at + timedelta(milliseconds=window.applied_ms + self.clock.bound_ms)
+        return SentRequest(signed_at, closes)
+
+    def executable_until(self, signed_by: datetime) -> datetime:
+        return signed_by + timedelta(milliseconds=self.order_window_ms + self.clock.bound_ms)
+
+    async def measure_clock_offset(self) -> ClockOffset:
+        before = time.time()
+        server_ms = await self._read("fetch_time", self._fetch_server_time)
+        after = time.time()
+        self.clock = ClockOffset(float(server_ms) - (before + after) * 500, (after - before) * 500)
+        return self.clock
+
+    async def _fetch_server_time(self) -> int:
+        return int(await self.client.fetch_time())
 
     async def _follow_up(
-        self, market: CcxtMarket, created: OrderReport, amount: Decimal, side: OrderSide
+        self, market: CcxtMarket, created: OrderReport, amount: Decimal, side: OrderSide,
+        request: SentRequest | None,
     ) -> OrderReport:
         """Read a just-created order back for its fill (bybit/bingx/mexc create responses carry only ids)."""
         last: ExchangeError | None = None
@@ -386,7 +424,7 @@ class CcxtConnector:
             reason += f" ({last.reason})"
         raise ExchangeError(
             self.exchange_id, "create_order", reason, retryable=True, outcome_unknown=True, kind="timeout",
-            exchange_order_id=created.exchange_order_id,
+            exchange_order_id=created.exchange_order_id, request=request,
         )
 
     async def fetch_order(

@@ -75,6 +75,16 @@ class LeverageInfo:
 
 
 @dataclass(frozen=True)
+class SentRequest:
+    """An order request that left for the exchange: when it was signed (its timestamp, on our clock) and the
+    moment, on our clock, after which the exchange can no longer execute it (timestamp + receive window + the
+    exchange's clock offset and its uncertainty)."""
+
+    signed_at: datetime
+    executable_until: datetime
+
+
+@dataclass(frozen=True)
 class OrderReport:
     exchange: str
     symbol: str
@@ -88,6 +98,8 @@ class OrderReport:
     fee: Decimal | None  # positive = paid
     fee_currency: str | None
     raw_status: str | None = None
+    executed_at: datetime | None = None  # the exchange's time of the (last) fill
+    request: SentRequest | None = None  # set on the report of the create call that sent it
 
 
 @dataclass(frozen=True)
@@ -118,6 +130,16 @@ class BalanceReport:
     total: Decimal | None
 
 
+@dataclass(frozen=True)
+class ClockOffset:
+    offset_ms: float  # the exchange's clock minus ours
+    uncertainty_ms: float
+
+    @property
+    def bound_ms(self) -> float:
+        return abs(self.offset_ms) + self.uncertainty_ms
+
+
 class ExchangeError(Exception):
     """A failure talking to one exchange, already classified.
 
@@ -137,8 +159,11 @@ class ExchangeError(Exception):
         kind: str = "rejected",
         hint: str | None = None,
         exchange_order_id: str | None = None,
+        request: SentRequest | None = None,
     ) -> None:
         self.exchange = exchange
+        # For a failed order: the request that left (None: the order was never sent, nothing can execute).
+        self.request = request
         # Set when the exchange acknowledged an order (returned its id) before the failure: it exists there.
         self.exchange_order_id = exchange_order_id
         self.operation = operation
@@ -199,9 +224,18 @@ class ExchangeConnector(Protocol):
         *,
         reduce_only: bool = False,
         position_side: PositionSide | None = None,
+        execute_before: datetime | None = None,
     ) -> OrderReport:
-        """Send one market order (amount in base units). Never retried blindly: on an unknown outcome it
-        raises ExchangeError(outcome_unknown=True) and the caller looks the order up by client id."""
+        """Send one market order (amount in base units) with this exchange's order receive window, never reaching
+        past `execute_before`. Never retried blindly: on an unknown outcome it raises
+        ExchangeError(outcome_unknown=True) carrying the `SentRequest`, and the caller looks the order up by client
+        id. An error without `request` means the order was never sent."""
+
+    def executable_until(self, signed_by: datetime) -> datetime:
+        """The latest moment (our clock) an order signed at or before `signed_by` could still execute."""
+
+    async def measure_clock_offset(self) -> ClockOffset:
+        """The exchange's clock minus ours, from its server-time endpoint (half the round trip is the error)."""
 
     async def fetch_order(
         self, symbol: str, client_order_id: str, exchange_order_id: str | None = None

@@ -16,6 +16,7 @@ import ccxt.async_support as ccxt
 from arbitrage.exchanges import reports
 from arbitrage.exchanges.ccxt_connector import CcxtConnector, CcxtMarket, CcxtOrder
 from arbitrage.exchanges.connector import ExchangeError, LeverageTierInfo, OrderSide, PositionSide
+from arbitrage.exchanges.signing import WindowStyle
 
 # MEXC order `side`: 1 open long, 2 close short, 3 open short, 4 close long (MEXC API docs). ccxt 4.5.90 maps the
 # hedged reduce-only case the other way round (wire spec §7), so the side is always sent explicitly.
@@ -48,6 +49,7 @@ def _missing_order_is_not_found(order_ref: str) -> Iterator[None]:
 class MexcConnector(CcxtConnector):
     exchange_id = "mexc"
     ccxt_class = ccxt.mexc
+    window_style = WindowStyle.SECONDS_HEADER  # contract API: a Recv-Window header in seconds
     ccxt_has = {"fetchCurrencies": False}  # no spot capital call during load_markets
     ccxt_options = {"defaultType": "swap"}  # default 'spot' would send balance etc. to the spot API
     funding_amount_field = "funding"  # + received

@@ -128,6 +128,7 @@ def order_report(
         fee=fee[0],
         fee_currency=fee[1],
         raw_status=raw_status(order),
+        executed_at=from_ms(order.get("lastTradeTimestamp") or order.get("timestamp")) if filled > 0 else None,
     )
 
 

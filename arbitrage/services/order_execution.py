@@ -1,9 +1,9 @@
 """Send orders that are already persisted, and never lose track of one.
 
 The caller commits each order's row (with its client order id) before calling `send_orders`. Orders go out
-concurrently. When a request's outcome is unknown (timeout, dropped connection after sending) the order is
-looked up by its client order id until the exchange says whether it exists; only if it never arrived is it
-treated as failed. Nothing here re-sends an order.
+concurrently. When a request's outcome is in doubt (timeout, dropped connection, 5xx) the order is settled by
+`order_lookup.settle`: looked up by its client order id until the exchange says what it did, or until its receive
+window has closed and a lookup still finds nothing. Nothing here re-sends an order.
 """
 
 from __future__ import annotations
@@ -19,21 +19,19 @@ from arbitrage.domain.status import OrderStatus
 from arbitrage.exchanges.connector import (
     ExchangeConnector,
     ExchangeError,
-    OrderNotFound,
     OrderReport,
     OrderState,
     PositionSide,
 )
 from arbitrage.logging import get_logger
 from arbitrage.services.clock import utcnow
+from arbitrage.services.order_lookup import DoubtfulOrder, PositionProbe, Verdict, settle
 
 log = get_logger(__name__)
 
-# How long to keep asking an exchange about an order whose response was lost before declaring it unknown.
-LOOKUP_DEADLINE_SECONDS = 30.0
-LOOKUP_DELAYS_SECONDS = (0.2, 0.5, 1.0, 2.0, 4.0)
-# An order the exchange still does not know after this many lookups never arrived.
-NOT_FOUND_CONFIRMATIONS = 3
+# Answers that refuse a request before processing it: the order did not execute, and the same order may be sent
+# again (with a new client order id) when time allows.
+REFUSED_UNPROCESSED = frozenset({"rate_limited", "clock", "maintenance"})
 
 
 class LegState(StrEnum):
@@ -61,10 +59,16 @@ class SendOutcome:
     state: LegState
     report: OrderReport | None = None
     error: str | None = None
-    sent_at: datetime = field(default_factory=utcnow)
+    sent_at: datetime = field(default_factory=utcnow)  # when the request was signed (its timestamp)
     acknowledged_at: datetime | None = None
-    never_arrived: bool = False  # FAILED because the exchange never received it (not a rejection)
+    never_arrived: bool = False  # FAILED because the exchange never received it or can no longer execute it
     acknowledged_id: str | None = None  # the exchange's id when it acknowledged an order whose outcome is unknown
+    error_kind: str | None = None
+
+    @property
+    def may_send_again(self) -> bool:
+        """It provably did not execute and nothing about the order itself was refused: a new attempt may work."""
+        return self.state is LegState.FAILED and (self.never_arrived or self.error_kind in REFUSED_UNPROCESSED)
 
     @property
     def exchange_order_id(self) -> str | None:
@@ -86,13 +90,24 @@ class SendOutcome:
         return OrderStatus.PARTIALLY_FILLED
 
 
-async def send_orders(connectors: dict[str, ExchangeConnector], intents: list[OrderIntent]) -> list[SendOutcome]:
-    """Send every intent at once; one outcome per intent, in order. Never raises for an exchange failure."""
-    return list(await asyncio.gather(*(send_order(connectors[i.exchange], i) for i in intents)))
+async def send_orders(
+    connectors: dict[str, ExchangeConnector], intents: list[OrderIntent], *, execute_before: datetime | None = None,
+    probes: dict[str, PositionProbe] | None = None,
+) -> list[SendOutcome]:
+    """Send every intent at once; one outcome per intent, in order. Never raises for an exchange failure.
+    `probes` (by client order id) tell what an exchange's position shows an order may have opened."""
+    probes = probes or {}
+    return list(await asyncio.gather(*(
+        send_order(connectors[i.exchange], i, execute_before=execute_before, probe=probes.get(i.client_order_id))
+        for i in intents
+    )))
 
 
-async def send_order(connector: ExchangeConnector, intent: OrderIntent) -> SendOutcome:
-    sent_at = utcnow()
+async def send_order(
+    connector: ExchangeConnector, intent: OrderIntent, *, execute_before: datetime | None = None,
+    probe: PositionProbe | None = None,
+) -> SendOutcome:
+    queued_at = utcnow()
     try:
         report = await connector.create_market_order(
             intent.symbol,
@@ -101,17 +116,36 @@ async def send_order(connector: ExchangeConnector, intent: OrderIntent) -> SendO
             intent.client_order_id,
             reduce_only=intent.reduce_only,
             position_side=intent.position_side,
+            execute_before=execute_before,
         )
     except ExchangeError as error:
-        if not (error.outcome_unknown or error.retryable):
-            return SendOutcome(intent, LegState.FAILED, error=error.user_message, sent_at=sent_at)
+        request = error.request
+        sent_at = request.signed_at if request is not None else queued_at
+        if request is None and error.exchange_order_id is None:  # it never left: nothing can execute
+            return SendOutcome(intent, LegState.FAILED, error=error.user_message, sent_at=sent_at,
+                               never_arrived=True, error_kind=error.kind)
+        if not (error.outcome_unknown or error.retryable) or error.kind in REFUSED_UNPROCESSED:
+            return SendOutcome(intent, LegState.FAILED, error=error.user_message, sent_at=sent_at,
+                               error_kind=error.kind)
         log.warning(
             "order_outcome_unknown",
             exchange=intent.exchange,
             client_order_id=intent.client_order_id,
             reason=error.user_message,
         )
-        return await _look_up(connector, intent, sent_at, error.user_message, error.exchange_order_id)
+        executable_until = request.executable_until if request is not None else connector.executable_until(utcnow())
+        doubt = DoubtfulOrder(intent.exchange, intent.symbol, intent.client_order_id, error.exchange_order_id,
+                              executable_until)
+        settled = await settle(connector, doubt, error.user_message, probe)
+        if settled.verdict is Verdict.FOUND:
+            assert settled.report is not None
+            return _from_report(intent, settled.report, sent_at)
+        if settled.verdict is Verdict.NEVER_ARRIVED:
+            return SendOutcome(intent, LegState.FAILED, error=settled.reason, sent_at=sent_at, never_arrived=True,
+                               error_kind=error.kind)
+        return SendOutcome(intent, LegState.UNKNOWN, error=settled.reason, sent_at=sent_at,
+                           acknowledged_id=error.exchange_order_id, error_kind=error.kind)
+    sent_at = report.request.signed_at if report.request is not None else queued_at
     return _from_report(intent, report, sent_at)
 
 
@@ -125,45 +159,3 @@ def _from_report(intent: OrderIntent, report: OrderReport, sent_at: datetime) ->
     # Accepted but not filled yet: a market order should not rest; treat it as exposure we cannot size.
     reason = f"{intent.exchange}: market order accepted but not filled (status {report.raw_status})"
     return SendOutcome(intent, LegState.UNKNOWN, report, reason, sent_at, acknowledged_at)
-
-
-async def _look_up(
-    connector: ExchangeConnector,
-    intent: OrderIntent,
-    sent_at: datetime,
-    first_error: str,
-    exchange_order_id: str | None = None,
-) -> SendOutcome:
-    """Ask the exchange about an order whose outcome is unknown. An order the exchange acknowledged (it returned
-    an id) exists there whatever a lookup says: it can end UNKNOWN, never FAILED."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + LOOKUP_DEADLINE_SECONDS
-    not_found = 0
-    last_error = first_error
-    for attempt in range(1_000):
-        delay = LOOKUP_DELAYS_SECONDS[min(attempt, len(LOOKUP_DELAYS_SECONDS) - 1)]
-        if loop.time() + delay > deadline:
-            break
-        await asyncio.sleep(delay)
-        try:
-            report = await connector.fetch_order(intent.symbol, intent.client_order_id, exchange_order_id)
-        except OrderNotFound as error:
-            not_found += 1
-            last_error = error.user_message
-            if exchange_order_id is None and not_found >= NOT_FOUND_CONFIRMATIONS:
-                reason = f"{intent.exchange}: order not received by the exchange ({first_error})"
-                return SendOutcome(intent, LegState.FAILED, error=reason, sent_at=sent_at, never_arrived=True)
-            continue
-        except ExchangeError as error:
-            last_error = error.user_message
-            if not (error.retryable or error.outcome_unknown):
-                break
-            continue
-        log.info("order_found_after_unknown_outcome", exchange=intent.exchange, client_order_id=intent.client_order_id)
-        return _from_report(intent, report, sent_at)
-    acknowledged = f" (acknowledged as {exchange_order_id})" if exchange_order_id else ""
-    reason = (
-        f"{intent.exchange}: outcome of order {intent.client_order_id}{acknowledged} unknown ({last_error}); "
-        f"check the order on {intent.exchange}"
-    )
-    return SendOutcome(intent, LegState.UNKNOWN, error=reason, sent_at=sent_at, acknowledged_id=exchange_order_id)

@@ -12,8 +12,9 @@ from arbitrage.domain.funding import entry_deadline, effective_lead_seconds
 from arbitrage.domain.leverage import LeverageRequest
 from arbitrage.settings import Settings
 
-# Orders go out at least this long before the entry deadline, so the trigger can never land on it.
-ENTRY_HEADROOM_SECONDS = 1.0
+# Orders go out at least this long before the entry deadline, so the trigger can never land on it, and every
+# order can carry a receive window of at least a second (MEXC counts its window in whole seconds).
+ENTRY_HEADROOM_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class PipelineConfig:
 
     def effective_lead(self, subscription: Subscription) -> float:
         """max(the subscription's lead, the default, each exchange's minimum entry lead), and always at least
-        ENTRY_HEADROOM_SECONDS before the entry deadline (BingX's 30 s minimum → orders out 31 s ahead)."""
+        ENTRY_HEADROOM_SECONDS before the entry deadline (BingX's 30 s minimum → orders out 32 s ahead)."""
         lead = effective_lead_seconds(
             subscription.lead_seconds, self.default_lead_seconds, self.exchange_min_leads(subscription)
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,9 @@ from arbitrage.domain.reconcile import next_attempt
 from arbitrage.domain.status import HOLDING, OrderStatus, Status
 from arbitrage.exchanges.connector import ExchangeError
 from arbitrage.logging import get_logger
+from arbitrage.services.clock import utcnow
 from arbitrage.services.order_execution import LegState, OrderIntent, SendOutcome, send_orders
+from arbitrage.services.order_lookup import PositionProbe
 
 if TYPE_CHECKING:
     from arbitrage.services.pipeline import Pipeline
@@ -26,6 +29,8 @@ log = get_logger(__name__)
 # Attempts for a reduce-only order (close or unwind) that failed, and the pauses between them (about 15 s).
 REDUCE_ATTEMPTS = 5
 REDUCE_BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0)
+# Pauses before sending an open again that provably did not execute (refused unprocessed, or never arrived).
+OPEN_RETRY_PAUSES_SECONDS = (0.1, 0.3, 0.6)
 
 
 @dataclass(frozen=True)
@@ -88,18 +93,67 @@ async def release_unsent(pipeline: Pipeline, pending: PendingOpen, reason: str) 
 
 
 async def open_legs(pipeline: Pipeline, subscription: Subscription, pending: PendingOpen) -> bool:
-    """At the trigger: both recorded orders go out at once (nothing else happens first). Returns True when both
-    legs are OPEN; otherwise the subscription ends ERROR or NEEDS_ATTENTION."""
+    """At the trigger: both recorded orders go out at once (nothing else happens first), each bound to execute
+    before the entry deadline. A leg that provably did not execute is sent again while the deadline allows.
+    Returns True when both legs are OPEN; otherwise the subscription ends ERROR or NEEDS_ATTENTION."""
     intents = pending.intents
-    outcomes = await send_orders(_connectors(pipeline, intents), intents)
+    specs = leg_specs(subscription)
+    deadline = pipeline.config.entry_deadline(subscription)
+    probes = {intent.client_order_id: _open_probe(pipeline, subscription, spec)
+              for spec, intent in zip(specs, intents, strict=True)}
+    outcomes = await send_orders(_connectors(pipeline, intents), intents, execute_before=deadline, probes=probes)
     await _record(pipeline, pending.rows, outcomes)
     log.info("legs_sent", gap_ms=_gap_ms(outcomes), states=[o.state.value for o in outcomes])
+    if any(o.may_send_again for o in outcomes):
+        outcomes = list(await asyncio.gather(*(
+            _open_again(pipeline, subscription, spec, outcome) for spec, outcome in zip(specs, outcomes, strict=True)
+        )))
     if all(o.state is LegState.FILLED for o in outcomes):
-        return await _balance_and_open(pipeline, subscription, leg_specs(subscription), outcomes)
+        return await _balance_and_open(pipeline, subscription, specs, outcomes)
     reason = "; ".join(f"{o.intent.leg.lower()} order failed: {o.error}" for o in outcomes
                        if o.state is not LegState.FILLED)
-    await _unwind_failed_open(pipeline, subscription, leg_specs(subscription), outcomes, reason)
+    await _unwind_failed_open(pipeline, subscription, specs, outcomes, reason)
     return False
+
+
+async def _open_again(
+    pipeline: Pipeline, subscription: Subscription, spec: LegSpec, outcome: SendOutcome
+) -> SendOutcome:
+    """Send an open that provably did not execute again, with the next attempt's client id, while the entry
+    deadline allows (the exchange refuses it past the deadline: its window never reaches beyond it)."""
+    deadline = pipeline.config.entry_deadline(subscription)
+    for pause in OPEN_RETRY_PAUSES_SECONDS:
+        if not outcome.may_send_again:
+            break
+        if utcnow() + timedelta(seconds=pause) >= deadline:
+            log.warning("open_not_sent_again", exchange=spec.exchange, reason="entry deadline",
+                        client_order_id=outcome.intent.client_order_id)
+            break
+        await asyncio.sleep(pause)
+        async with pipeline.db.unit_of_work() as session:
+            used = [order.client_order_id for order in await repo.orders_for(session, subscription.id)]
+            intent = spec.intent(OrderPurpose.OPEN, outcome.intent.amount, pipeline.client_order_id(
+                subscription, spec.leg, OrderPurpose.OPEN, next_attempt(used, spec.leg, OrderPurpose.OPEN)))
+            row = await _persist(session, subscription.id, intent)
+        log.warning("open_sent_again", exchange=spec.exchange, client_order_id=intent.client_order_id,
+                    previous=outcome.intent.client_order_id, reason=outcome.error)
+        probe = _open_probe(pipeline, subscription, spec)
+        connectors = _connectors(pipeline, [intent])
+        outcome = (await send_orders(connectors, [intent], execute_before=deadline,
+                                     probes={intent.client_order_id: probe}))[0]
+        await _record(pipeline, [row], [outcome])
+    return outcome
+
+
+def _open_probe(pipeline: Pipeline, subscription: Subscription, spec: LegSpec) -> PositionProbe:
+    """What the exchange's position shows an open of this leg may have opened; None where it cannot tell (the
+    exchange and symbol are shared with another active subscription, or the position cannot be read)."""
+
+    async def probe() -> Decimal | None:
+        held, problem = await _position_held(pipeline, subscription, spec)
+        return None if problem else held
+
+    return probe
 
 
 async def _balance_and_open(
@@ -147,7 +201,7 @@ async def _unwind_failed_open(
         await pipeline.transition(subscription, Status.ERROR, reason, event="open_failed")
         return
     unwound, unwind_error = await _reduce(pipeline, subscription, OrderPurpose.UNWIND, targets)
-    if not unwound:
+    if not unwound and not await _confirmed_flat(pipeline, subscription, [spec for spec, _ in targets]):
         unresolved.append(f"UNWIND FAILED: {unwind_error}")
     if unresolved:
         await pipeline.transition(subscription, Status.NEEDS_ATTENTION, f"{reason}; {'; '.join(unresolved)}",
@@ -161,16 +215,34 @@ async def _held_by_unknown_leg(
     pipeline: Pipeline, subscription: Subscription, spec: LegSpec, outcome: SendOutcome
 ) -> tuple[Decimal, str | None]:
     """What the exchange shows for a leg whose order could not be looked up: (amount to unwind, problem)."""
-    check = f"check order {outcome.intent.client_order_id} on {spec.exchange}"
+    held, problem = await _position_held(pipeline, subscription, spec)
+    if problem:
+        return Decimal(0), f"{problem}: check order {outcome.intent.client_order_id} on {spec.exchange}"
+    return min(held, outcome.intent.amount), None
+
+
+async def _position_held(
+    pipeline: Pipeline, subscription: Subscription, spec: LegSpec
+) -> tuple[Decimal, str | None]:
+    """The exchange's position on this leg's side, when it can be attributed to this subscription alone."""
     sharing = await _other_active_subscriptions(pipeline, subscription, spec)
     if sharing:
-        return Decimal(0), f"{spec.exchange} {spec.symbol} is shared with subscription(s) {sharing}: {check}"
+        return Decimal(0), f"{spec.exchange} {spec.symbol} is shared with subscription(s) {sharing}"
     try:
         positions = await pipeline.connectors.get(spec.exchange).fetch_positions(spec.symbol)
     except ExchangeError as error:
-        return Decimal(0), f"could not read the {spec.exchange} position ({error.user_message}): {check}"
-    held = sum((p.amount for p in positions if p.side == spec.side.value), Decimal(0))
-    return min(held, outcome.intent.amount), None
+        return Decimal(0), f"could not read the {spec.exchange} position ({error.user_message})"
+    return sum((p.amount for p in positions if p.side == spec.side.value), Decimal(0)), None
+
+
+async def _confirmed_flat(pipeline: Pipeline, subscription: Subscription, specs: Sequence[LegSpec]) -> bool:
+    """True only when the exchanges show none of these legs' positions (read again before saying a reduction
+    failed: a late-executing close can have done the job while its retries were refused)."""
+    for spec in specs:
+        held, problem = await _position_held(pipeline, subscription, spec)
+        if problem or held > 0:
+            return False
+    return True
 
 
 async def close_legs(pipeline: Pipeline, subscription: Subscription) -> bool:
@@ -183,6 +255,9 @@ async def close_legs(pipeline: Pipeline, subscription: Subscription) -> bool:
     specs = leg_specs(subscription)
     to_close = [(spec, held) for spec in specs if (held := open_exposure(orders, spec.leg)) > 0]
     closed, error = await _reduce(pipeline, subscription, OrderPurpose.CLOSE, to_close)
+    if not closed and await _confirmed_flat(pipeline, subscription, [spec for spec, _ in to_close]):
+        log.warning("close_confirmed_by_position", error=error)
+        closed = True
     if closed:
         error = await _check_flat(pipeline, subscription, specs)
     if error:

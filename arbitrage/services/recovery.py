@@ -10,9 +10,8 @@ up (→ NEEDS_ATTENTION). Every step appends a `recovered` event and logs with t
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -28,10 +27,10 @@ from arbitrage.domain.reconcile import (
     plan_recovery,
 )
 from arbitrage.domain.status import ORDER_IN_DOUBT, Status
-from arbitrage.exchanges.connector import ExchangeError, OrderNotFound, OrderReport, OrderState
+from arbitrage.exchanges.connector import ExchangeError, OrderReport, OrderState
 from arbitrage.logging import get_logger
-from arbitrage.services import order_execution
-from arbitrage.services.clock import sleep_until
+from arbitrage.services.clock import utcnow
+from arbitrage.services.order_lookup import DoubtfulOrder, Verdict, settle
 from arbitrage.services.position_legs import _check_flat, _reduce, leg_specs
 from arbitrage.services.settlement import record_result
 
@@ -41,17 +40,12 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 _DONE_WITHOUT_FILL = (OrderState.CANCELED, OrderState.REJECTED)
-# How long after its orders went out a recovered subscription waits before trusting "order not found".
-SETTLE_SECONDS = 10.0
 
 
 async def recover(pipeline: Pipeline, subscription: Subscription) -> None:
     """Bring an interrupted OPENING / CLOSING subscription to where it belongs. Afterwards `subscription.status`
     is OPEN (the caller goes on holding and closing it), COMPLETED, ERROR or NEEDS_ATTENTION."""
     stage = Status(subscription.status)
-    # The orders went out right after the row entered this status. An exchange can briefly deny an order it has
-    # just accepted, so "not found" only counts once they have had time to appear.
-    await sleep_until(_sent_around(pipeline, subscription) + timedelta(seconds=SETTLE_SECONDS))
     async with pipeline.db.unit_of_work() as session:
         orders = list(await repo.orders_for(session, subscription.id))
     in_doubt = [order for order in orders if order.status in ORDER_IN_DOUBT]
@@ -75,38 +69,24 @@ def _sent_around(pipeline: Pipeline, subscription: Subscription) -> datetime:
 
 
 async def look_up(pipeline: Pipeline, order: Order) -> tuple[Lookup, OrderReport | None]:
-    """Ask the order's exchange about it until it answers for sure or the lookup deadline passes. An order the
-    exchange does not know after a few lookups never arrived, unless it was acknowledged (it has an exchange id)."""
+    """Settle one order in doubt by the window rule (`order_lookup.settle`). A row without a send time was
+    persisted and maybe sent by the daemon that stopped: whatever it signed, it signed before now."""
     try:
         connector = pipeline.connectors.get(order.exchange)
     except ExchangeError as error:
         return Lookup.failed(error.user_message), None
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + order_execution.LOOKUP_DEADLINE_SECONDS
-    delays = order_execution.LOOKUP_DELAYS_SECONDS
-    not_found, reason = 0, "no answer"
-    for attempt in itertools.count():
-        try:
-            report = await connector.fetch_order(order.symbol, order.client_order_id, order.exchange_order_id)
-        except OrderNotFound as error:
-            not_found += 1
-            reason = error.user_message
-            if order.exchange_order_id is None and not_found >= order_execution.NOT_FOUND_CONFIRMATIONS:
-                return Lookup.not_found(), None
-        except ExchangeError as error:
-            reason = error.user_message
-            if not (error.retryable or error.outcome_unknown):
-                break
-        else:
-            if report.filled > 0 or report.state in _DONE_WITHOUT_FILL:
-                return Lookup.found(report.filled), report
-            # Accepted, not filled: a market order should not rest, and what it will still fill is unknowable.
-            return Lookup.failed(f"accepted but not filled (status {report.raw_status or report.state})"), report
-        delay = delays[min(attempt, len(delays) - 1)]
-        if loop.time() + delay > deadline:
-            break
-        await asyncio.sleep(delay)
-    return Lookup.failed(f"lookup failed: {reason}"), None
+    doubt = DoubtfulOrder(order.exchange, order.symbol, order.client_order_id, order.exchange_order_id,
+                          connector.executable_until(order.sent_at or utcnow()))
+    settled = await settle(connector, doubt, "interrupted by a restart")
+    report = settled.report
+    if settled.verdict is Verdict.NEVER_ARRIVED:
+        return Lookup.not_found(), None
+    if report is None:
+        return Lookup.failed(f"lookup failed: {settled.reason}"), None
+    if report.filled > 0 or report.state in _DONE_WITHOUT_FILL:
+        return Lookup.found(report.filled), report
+    # Accepted, not filled: a market order should not rest, and what it will still fill is unknowable.
+    return Lookup.failed(f"accepted but not filled (status {report.raw_status or report.state})"), report
 
 
 async def _steps(pipeline: Pipeline, subscription: Subscription) -> dict[Leg, Decimal]:

@@ -73,9 +73,13 @@ class Order:
     update_time: int
     leverage: int
     price: Decimal | None = None
+    indexed_at: int = 0  # lookups find the order from this instant (ms) on: an order index that lags
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
+
+    def indexed(self, now_ms: int) -> bool:
+        return now_ms >= self.indexed_at
 
 
 @dataclass

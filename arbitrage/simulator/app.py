@@ -89,6 +89,7 @@ async def _dispatch(
         return _finish(record, dialect.error_response(ErrorKind.INTERNAL_ERROR), "exception")
     record.error_kind = result.error_kind.value if result.error_kind else None
     record.error_message = result.error_message
+    record.timestamp_ms, record.recv_window_ms = ctx.timestamp_ms, ctx.recv_window_ms
     if ctx.partial_fill_id is not None and record.fault_id is None:
         record.fault_id = ctx.partial_fill_id
     if fault is not None and fault.action is FaultAction.LOST_RESPONSE:

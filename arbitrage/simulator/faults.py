@@ -4,7 +4,14 @@ A fault matches on exchange, HTTP method, path (glob like ``/fapi/v1/*`` or a re
 optionally on request parameters (all given must be equal as strings). It fires for the next ``times`` matching
 requests (``None`` = always). The first registered matching fault wins.
 
-``partial_fill`` is different: it does not touch the HTTP exchange. It caps the next ``times`` matching ORDERS (counted
+``latency`` holds a request before it is processed: the exchange's timestamp rule is checked after the hold, so a
+held order executes late if its receive window allows it, and is refused with the exchange's timestamp error
+otherwise.
+
+``index_lag`` and ``partial_fill`` act on the order a request executes (counted only when one executes, so lookups
+and rejected orders do not use them up). ``index_lag`` hides the order from every lookup (by id, by client id,
+order lists) for ``lag_ms`` after it executed, as an exchange whose order index lags behind its matching engine.
+``partial_fill`` does not touch the HTTP exchange. It caps the next ``times`` matching ORDERS (counted
 only when an order is actually executed, so lookups and rejected orders do not use it up) to ``fill_ratio`` of the
 requested quantity or to ``fill_qty`` (venue order units: contracts on MEXC), rounded down to the step; the rest
 expires as on a thin book, and the dialect reports the order as its exchange reports a partial market fill.
@@ -29,6 +36,11 @@ class FaultAction(StrEnum):
     DROP = "drop"  # close the connection without any response; not processed
     LOST_RESPONSE = "lost_response"  # PROCESSED, then the reply is delayed (lost_delay_ms) or the connection dropped
     PARTIAL_FILL = "partial_fill"  # the order executes only fill_ratio / fill_qty of its quantity; the rest expires
+    INDEX_LAG = "index_lag"  # the order executes, but lookups say "not found" for lag_ms after it executed
+
+
+# Faults that act on the order a request executes, counted only when an order is actually executed.
+ORDER_LEVEL = frozenset({FaultAction.PARTIAL_FILL, FaultAction.INDEX_LAG})
 
 
 class LostMode(StrEnum):
@@ -53,6 +65,7 @@ class Fault:
     lost_delay_ms: int = 30000
     fill_ratio: Decimal | None = None  # partial_fill: share of the requested quantity that fills, 0 <= r < 1
     fill_qty: Decimal | None = None  # partial_fill: the most that fills, in venue order units
+    lag_ms: int = 0  # index_lag: how long lookups do not find the executed order
     id: int = 0
     hits: int = 0
 
@@ -64,6 +77,8 @@ class Fault:
         if self.action is FaultAction.ERROR and self.error_kind is None and (self.status is None or self.body is None):
             raise ValueError("an 'error' fault needs error_kind, or both status and body")
         self._check_fill_limit()
+        if self.action is FaultAction.INDEX_LAG and self.lag_ms <= 0:
+            raise ValueError("an 'index_lag' fault needs lag_ms > 0")
         if self.times is not None and self.times < 1:
             raise ValueError("times must be >= 1 (or null for always)")
         self.params = {str(key): str(value) for key, value in self.params.items()}
@@ -130,6 +145,7 @@ class Fault:
             "lost_delay_ms": self.lost_delay_ms,
             "fill_ratio": str(self.fill_ratio) if self.fill_ratio is not None else None,
             "fill_qty": str(self.fill_qty) if self.fill_qty is not None else None,
+            "lag_ms": self.lag_ms,
         }
 
 
@@ -161,17 +177,20 @@ class FaultRegistry:
         return list(self._faults)
 
     def take(self, exchange: str, method: str, path: str, params: dict[str, Any]) -> Fault | None:
-        """The first matching request-level fault (not partial_fill), counted as used."""
+        """The first matching request-level fault (not an order-level one), counted as used."""
         for fault in self._faults:
-            if fault.action is not FaultAction.PARTIAL_FILL and fault.matches(exchange, method, path, params):
+            if fault.action not in ORDER_LEVEL and fault.matches(exchange, method, path, params):
                 self.use(fault)
                 return fault
         return None
 
-    def partial_fill_for(self, exchange: str, method: str, path: str, params: dict[str, Any]) -> Fault | None:
-        """The first matching partial_fill fault, NOT yet counted: call :meth:`use` once the order executed."""
+    def order_fault(
+        self, action: FaultAction, exchange: str, method: str, path: str, params: dict[str, Any]
+    ) -> Fault | None:
+        """The first matching order-level fault of `action`, NOT yet counted: call :meth:`use` once the order
+        executed."""
         for fault in self._faults:
-            if fault.action is FaultAction.PARTIAL_FILL and fault.matches(exchange, method, path, params):
+            if fault.action is action and fault.matches(exchange, method, path, params):
                 return fault
         return None
 

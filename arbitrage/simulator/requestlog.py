@@ -31,6 +31,8 @@ class RequestRecord:
     error_message: str | None = None
     fault_id: int | None = None
     duration_ms: float | None = None
+    timestamp_ms: int | None = None  # a signed request's timestamp and receive window, as the exchange read them
+    recv_window_ms: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -256,7 +256,7 @@ class Venue:
             order = account.orders_by_id.get(str(order_id))
         elif client_order_id is not None:
             order = account.orders_by_client_id.get(client_order_id)
-        if order is None or (symbol is not None and order.symbol != symbol):
+        if order is None or (symbol is not None and order.symbol != symbol) or not order.indexed(self.now()):
             raise SimError(ErrorKind.ORDER_NOT_FOUND, "order does not exist")
         return order
 

@@ -12,7 +12,7 @@ from e2e_harness import ORDER_PATHS, DaemonHarness
 
 from arbitrage.domain import Leg, OrderPurpose, Side
 from arbitrage.domain.status import OrderStatus, Status
-from arbitrage.services import order_execution
+from arbitrage.services import order_lookup
 
 BTC = "BTC/USDT:USDT"
 PRIMARY, HEDGE = "bybit", "binanceusdm"  # primary SHORT on bybit, hedge LONG on binanceusdm
@@ -21,8 +21,8 @@ LOOKUP_PATHS = {"bybit": "/v5/order/realtime", "binanceusdm": "/fapi/v1/order"}
 
 @pytest.fixture
 def short_lookups(monkeypatch):
-    """Lookups give up within 3 s instead of 30, to keep the suite fast."""
-    monkeypatch.setattr(order_execution, "LOOKUP_DEADLINE_SECONDS", 3.0)
+    """Lookups that keep failing give up 1 s after the order's window closed instead of 30, to keep the suite fast."""
+    monkeypatch.setattr(order_lookup, "LOOKUP_DEADLINE_SECONDS", 1.0)
 
 
 def flat(sim, exchange: str) -> bool:

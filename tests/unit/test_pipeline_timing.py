@@ -22,10 +22,10 @@ def subscription(primary: str, hedge: str, lead: int) -> Subscription:
     ("primary", "hedge", "lead", "effective", "deadline_before_funding"),
     [
         ("bybit", "binanceusdm", 5, 5, 1),  # default lead; deadline is the 1 s safety margin
-        ("bybit", "binanceusdm", 0, 2, 1),  # even a zero default keeps 1 s of headroom before the deadline
+        ("bybit", "binanceusdm", 0, 3, 1),  # even a zero default keeps 2 s of headroom before the deadline
         ("bybit", "binanceusdm", 2, 5, 1),  # a shorter subscription lead never undercuts the default
         ("bybit", "binanceusdm", 12, 12, 1),  # a longer one is honoured
-        ("bingx", "bybit", 5, 31, 30),  # BingX ignores positions opened in the last 30 s: out 1 s before that
+        ("bingx", "bybit", 5, 32, 30),  # BingX ignores positions opened in the last 30 s: out 2 s before that
         ("mexc", "bingx", 45, 45, 30),  # hedge on BingX constrains the pair too
     ],
 )
@@ -37,7 +37,7 @@ def test_effective_lead_and_entry_deadline(primary, hedge, lead, effective, dead
     assert config.trigger_time(sub) == FUNDING - timedelta(seconds=effective)
     assert config.prepare_time(sub) == FUNDING - timedelta(seconds=effective + 30)
     assert config.entry_deadline(sub) == FUNDING - timedelta(seconds=deadline_before_funding)
-    assert config.entry_deadline(sub) - config.trigger_time(sub) >= timedelta(seconds=1)
+    assert config.entry_deadline(sub) - config.trigger_time(sub) >= timedelta(seconds=2)  # a 1 s MEXC window fits
 
 
 def order(leg: Leg, purpose: OrderPurpose, filled: str) -> Order:

@@ -30,6 +30,7 @@ from aiohttp import web
 from multidict import CIMultiDictProxy
 
 from arbitrage.simulator.errors import ErrorKind, SimError
+from arbitrage.simulator.faults import FaultAction
 
 if TYPE_CHECKING:
     from arbitrage.simulator.accounts import Account, Order, OrderRequest
@@ -92,27 +93,41 @@ class RequestContext:
     account: Account | None = None
     faults: FaultRegistry | None = None
     partial_fill_id: int | None = None  # the partial_fill fault that capped this request's order, if any
+    timestamp_ms: int | None = None  # a signed request's timestamp and receive window, as the dialect read them
+    recv_window_ms: int | None = None
 
     @property
     def params(self) -> dict[str, Any]:
         return self.request.params
 
     def place_order(self, account: Account, request: OrderRequest) -> Order:
-        """``venue.place_order`` with a matching ``partial_fill`` fault applied (used up only if the order executes)."""
-        fault = None
-        if self.faults is not None and request.max_fill_quantity is None:
+        """``venue.place_order`` with matching order-level faults applied (used up only if the order executes):
+        ``partial_fill`` caps the fill, ``index_lag`` hides the executed order from lookups for a while."""
+        partial = lag = None
+        if self.faults is not None:
             req = self.request
-            fault = self.faults.partial_fill_for(req.exchange_id, req.method, req.path, req.params)
-        if fault is not None:
-            request = replace(request, max_fill_quantity=fault.max_fill_quantity(request.quantity))
+            where = (req.exchange_id, req.method, req.path, req.params)
+            if request.max_fill_quantity is None:
+                partial = self.faults.order_fault(FaultAction.PARTIAL_FILL, *where)
+            lag = self.faults.order_fault(FaultAction.INDEX_LAG, *where)
+        if partial is not None:
+            request = replace(request, max_fill_quantity=partial.max_fill_quantity(request.quantity))
         order = self.venue.place_order(account, request)
-        if fault is not None and self.faults is not None:
-            self.faults.use(fault)
-            self.partial_fill_id = fault.id
+        if partial is not None and self.faults is not None:
+            self.faults.use(partial)
+            self.partial_fill_id = partial.id
+        if lag is not None and self.faults is not None:
+            order.indexed_at = self.now() + lag.lag_ms
+            self.faults.use(lag)
         return order
 
     def now(self) -> int:
         return self.engine.now()
+
+    def within_window(self, timestamp_ms: int, window_ms: int, future_tolerance_ms: int = 1000) -> bool:
+        """The exchange's timestamp rule, checked when the request is processed (after any hold), as live."""
+        self.timestamp_ms, self.recv_window_ms = timestamp_ms, window_ms
+        return timestamp_in_window(timestamp_ms, self.now(), window_ms, future_tolerance_ms)
 
     def require_account(self) -> Account:
         if self.account is None:

@@ -13,7 +13,6 @@ from arbitrage.simulator.dialects.common import (
     render_message,
     signature_matches,
     split_signed,
-    timestamp_in_window,
 )
 from arbitrage.simulator.errors import ErrorKind as K
 from arbitrage.simulator.errors import SimError
@@ -92,7 +91,7 @@ class BinanceUsdmDialect(Dialect):
         window = parse_int(ctx.param("recvWindow", DEFAULT_RECV_WINDOW_MS), "recvWindow")
         if window <= 0 or window > MAX_RECV_WINDOW_MS:
             raise SimError(K.INVALID_PARAMETER, "recvWindow must be less than 60000", param="recvWindow")
-        if not timestamp_in_window(timestamp, ctx.now(), window):
+        if not ctx.within_window(timestamp, window):
             raise SimError(K.AUTH_TIMESTAMP, "timestamp outside recvWindow")
         return account
 

@@ -159,7 +159,8 @@ def open_orders(ctx: RequestContext) -> Any:
 @DIALECT.route("GET", "/fapi/v1/allOrders", signed=True)
 def all_orders(ctx: RequestContext) -> Any:
     instrument = DIALECT.requested_instrument(ctx)
-    orders = [order for order in ctx.require_account().orders if order.symbol == instrument.symbol]
+    orders = [order for order in ctx.require_account().orders
+              if order.symbol == instrument.symbol and order.indexed(ctx.now())]
     limit = min(parse_int(ctx.param("limit", 500), "limit"), 1000)
     return [f.order_body(instrument, order, with_time=True) for order in orders[-limit:]]
 

@@ -20,7 +20,6 @@ from arbitrage.simulator.dialects.common import (
     render_message,
     signature_matches,
     split_signed,
-    timestamp_in_window,
 )
 from arbitrage.simulator.errors import ErrorKind as K
 from arbitrage.simulator.errors import SimError
@@ -127,7 +126,7 @@ class BingxDialect(Dialect):
         window = parse_int(ctx.param("recvWindow", default_window), "recvWindow")
         if window <= 0 or window > MAX_RECV_WINDOW_MS:
             raise SimError(K.INVALID_PARAMETER, "recvWindow out of range", param="recvWindow")
-        if not timestamp_in_window(timestamp, ctx.now(), window):
+        if not ctx.within_window(timestamp, window):
             raise SimError(K.AUTH_TIMESTAMP, "timestamp outside the receive window")
         return account
 

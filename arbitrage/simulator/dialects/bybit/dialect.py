@@ -17,7 +17,6 @@ from arbitrage.simulator.dialects.common import (
     parse_int,
     render_message,
     signature_matches,
-    timestamp_in_window,
 )
 from arbitrage.simulator.errors import ErrorKind as K
 from arbitrage.simulator.errors import SimError
@@ -116,7 +115,7 @@ class BybitDialect(Dialect):
         timestamp = parse_int(timestamp_raw, "X-BAPI-TIMESTAMP") if timestamp_raw else 0
         window = parse_int(window_raw, "X-BAPI-RECV-WINDOW") if window_raw else DEFAULT_RECV_WINDOW_MS
         now = ctx.now()
-        if window <= 0 or not timestamp_in_window(timestamp, now, window, FUTURE_TOLERANCE_MS - 1):
+        if window <= 0 or not ctx.within_window(timestamp, window, FUTURE_TOLERANCE_MS - 1):
             raise SimError(
                 K.AUTH_TIMESTAMP,
                 "timestamp outside recv_window",

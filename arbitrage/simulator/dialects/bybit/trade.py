@@ -85,7 +85,8 @@ def _orders(ctx: RequestContext, *, history: bool) -> Any:
     selected = [
         order
         for order in reversed(orders)  # newest first
-        if (wanted is None or order.symbol == wanted)
+        if order.indexed(ctx.now())
+        and (wanted is None or order.symbol == wanted)
         and (not order_id or order.id == order_id)
         and (not link_id or order.client_order_id == link_id)
     ]

@@ -18,7 +18,6 @@ from arbitrage.simulator.dialects.common import (
     render_message,
     signature_matches,
     split_signed,
-    timestamp_in_window,
     underscore_id,
 )
 from arbitrage.simulator.errors import ErrorKind as K
@@ -116,7 +115,7 @@ class MexcDialect(Dialect):
             # MEXC signs the parameters in dictionary order; an unsorted query cannot match its signature
             raise SimError(K.AUTH_BAD_SIGNATURE, "query parameters are not sorted")
         window = self._window_ms(ctx)
-        if not timestamp_in_window(int(request_time), ctx.now(), window, future_tolerance_ms=window):
+        if not ctx.within_window(int(request_time), window, future_tolerance_ms=window):
             raise SimError(K.AUTH_TIMESTAMP, "Request-Time outside the window", **self._timestamp_override(ctx))
         return account
 
@@ -157,7 +156,7 @@ class MexcDialect(Dialect):
             raise SimError(error.kind, error.message, spot=True, **error.details) from None
         if window <= 0 or window > SPOT_MAX_RECV_WINDOW_MS:
             raise SimError(K.INVALID_PARAMETER, "recvWindow must be <= 60000", param="recvWindow", spot=True)
-        if not timestamp_in_window(timestamp, ctx.now(), window):
+        if not ctx.within_window(timestamp, window):
             raise SimError(K.AUTH_TIMESTAMP, "timestamp outside recvWindow", spot=True)
         return account
 

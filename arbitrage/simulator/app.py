@@ -15,6 +15,7 @@ from arbitrage.simulator.engine import Engine
 from arbitrage.simulator.errors import ErrorKind
 from arbitrage.simulator.faults import Fault, FaultAction, FaultRegistry, LostMode
 from arbitrage.simulator.requestlog import RequestLog, RequestRecord
+from arbitrage.simulator.venue import Venue
 
 log = structlog.get_logger(__name__)
 
@@ -72,6 +73,22 @@ async def _dispatch(
         return _finish(record, web.Response(status=501, text=text))
 
     fault = state.faults.take(sim_request.exchange_id, sim_request.method, sim_request.path, sim_request.params)
+    # A live exchange finishes what it received even when the client hangs up meanwhile (say, it timed out while
+    # the request was held): processing is shielded from the handler's cancellation.
+    processing = asyncio.ensure_future(_process(state, dialect, venue, request, sim_request, record, fault))
+    response = await asyncio.shield(processing)
+    if fault is not None and record.outcome == f"fault:{FaultAction.LOST_RESPONSE.value}":
+        if fault.lost_mode is LostMode.DROP:
+            _drop(request)
+            return response
+        await asyncio.sleep(fault.lost_delay_ms / 1000)
+    return response
+
+
+async def _process(
+    state: SimulatorState, dialect: Dialect, venue: Venue, request: web.Request, sim_request: SimRequest,
+    record: RequestRecord, fault: Fault | None,
+) -> web.StreamResponse:
     if fault is not None:
         record.fault_id = fault.id
         if fault.latency_ms:
@@ -79,9 +96,8 @@ async def _dispatch(
         early = _fault_response(dialect, fault, request, record)
         if early is not None:
             return early
-
+    ctx = RequestContext(state.engine, venue, sim_request, faults=state.faults)
     try:
-        ctx = RequestContext(engine, venue, sim_request, faults=state.faults)
         result = await dialect.handle(ctx)
     except Exception as error:  # a simulator bug: answer like the exchange would, but make it visible
         log.exception("simulator_handler_failed", exchange=sim_request.exchange_id, path=sim_request.path)
@@ -92,16 +108,9 @@ async def _dispatch(
     record.timestamp_ms, record.recv_window_ms = ctx.timestamp_ms, ctx.recv_window_ms
     if ctx.partial_fill_id is not None and record.fault_id is None:
         record.fault_id = ctx.partial_fill_id
-    if fault is not None and fault.action is FaultAction.LOST_RESPONSE:
-        record.outcome = f"fault:{fault.action.value}"
-        record.status = result.response.status
-        if fault.lost_mode is LostMode.DROP:
-            _drop(request)
-            return result.response
-        await asyncio.sleep(fault.lost_delay_ms / 1000)
-        return result.response
-    record.outcome = "error" if result.error_kind else "ok"
     record.status = result.response.status
+    lost = fault is not None and fault.action is FaultAction.LOST_RESPONSE
+    record.outcome = f"fault:{FaultAction.LOST_RESPONSE.value}" if lost else "error" if result.error_kind else "ok"
     return result.response
 
 

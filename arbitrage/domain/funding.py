@@ -105,6 +105,15 @@ def entry_deadline(
     return funding_time.astimezone(UTC) - timedelta(seconds=max(leads))
 
 
+def opened_too_late(executed_at: datetime, funding_time: datetime, exchange_min_lead: float = 0) -> bool:
+    """True when a position opened at ``executed_at`` (the exchange's time) earns nothing at ``funding_time``:
+    at or after the funding instant, or inside the exchange's minimum lead (BingX ignores the last 30 s)."""
+    _require_aware("executed_at", executed_at)
+    _require_aware("funding_time", funding_time)
+    _require_lead(exchange_min_lead)
+    return executed_at >= funding_time - timedelta(seconds=exchange_min_lead)
+
+
 def should_skip_missed(
     now: datetime,
     funding_time: datetime,

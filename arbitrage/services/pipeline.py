@@ -29,13 +29,14 @@ from arbitrage.domain.status import HOLDING, IN_PROGRESS, ORDER_IN_DOUBT, OrderS
 from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError, FundingRateInfo, PositionMode
 from arbitrage.logging import bind_subscription, get_logger
 from arbitrage.services.clock import sleep_until, utcnow
+from arbitrage.services.leg_specs import leg_specs
 from arbitrage.services.leverage_sync import LegVenue, LeverageSyncFailed, sync_leverage
 from arbitrage.services.markets import MarketCatalog
 from arbitrage.services.pipeline_config import PipelineConfig
 from arbitrage.services.position_legs import (
+    OPENED_LATE_EVENT,
     PendingOpen,
     close_legs,
-    leg_specs,
     open_legs,
     record_open_orders,
     release_unsent,
@@ -311,19 +312,27 @@ class Pipeline:
                                      message=f"amount {subscription.amount} rounded to {plan.amount}")
 
     async def _hold_and_close(self, subscription: Subscription) -> None:
-        if not await sleep_until(subscription.funding_time, self.stop):
-            log.info("pipeline_paused_for_shutdown", status=str(subscription.status))
-            return
-        try:
-            payments = await confirm_funding(self, subscription)
-        except Exception as error:  # confirming is bookkeeping: the legs get closed whatever happens here
-            log.exception("funding_confirmation_failed", error=_first_line(error))
-            payments = []
-        if payments is None:
-            return  # stopping: the row stays OPEN for the next start
+        late = await self._opened_late(subscription)
+        if late is None:
+            if not await sleep_until(subscription.funding_time, self.stop):
+                log.info("pipeline_paused_for_shutdown", status=str(subscription.status))
+                return
+            try:
+                payments = await confirm_funding(self, subscription)
+            except Exception as error:  # confirming is bookkeeping: the legs get closed whatever happens here
+                log.exception("funding_confirmation_failed", error=_first_line(error))
+                payments = []
+            if payments is None:
+                return  # stopping: the row stays OPEN for the next start
         closed = await close_legs(self, subscription)
         if closed:
-            await record_result(self, subscription)
+            await record_result(self, subscription, note=late)
+
+    async def _opened_late(self, subscription: Subscription) -> str | None:
+        """The reason, when the legs opened too late to earn this funding (no wait for a payment that cannot come)."""
+        async with self.db.unit_of_work() as session:
+            events = await repo.events_for(session, subscription.id)
+        return next((event.message for event in events if event.event == OPENED_LATE_EVENT), None)
 
     # --- shared with the step modules (position_legs, settlement) ----------------------------------------------------------------------
 

@@ -12,14 +12,15 @@ from typing import TYPE_CHECKING
 
 from arbitrage.db import repository as repo
 from arbitrage.db.models import Order, Subscription
-from arbitrage.domain import Leg, OrderPurpose, Side
+from arbitrage.domain import Leg, OrderPurpose
+from arbitrage.domain.funding import opened_too_late
 from arbitrage.domain.reconcile import next_attempt
-from arbitrage.domain.status import HOLDING, OrderStatus, Status
-from arbitrage.exchanges.connector import ExchangeError
+from arbitrage.domain.status import OrderStatus, Status
 from arbitrage.logging import get_logger
 from arbitrage.services.clock import utcnow
+from arbitrage.services.leg_specs import LegSpec, leg_specs
 from arbitrage.services.order_execution import LegState, OrderIntent, SendOutcome, send_orders
-from arbitrage.services.order_lookup import PositionProbe
+from arbitrage.services.position_reads import check_flat, confirmed_flat, open_probe, position_held
 
 if TYPE_CHECKING:
     from arbitrage.services.pipeline import Pipeline
@@ -31,30 +32,8 @@ REDUCE_ATTEMPTS = 5
 REDUCE_BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0)
 # Pauses before sending an open again that provably did not execute (refused unprocessed, or never arrived).
 OPEN_RETRY_PAUSES_SECONDS = (0.1, 0.3, 0.6)
-
-
-@dataclass(frozen=True)
-class LegSpec:
-    leg: Leg
-    exchange: str
-    symbol: str
-    side: Side  # the position side this leg holds
-
-    def intent(self, purpose: OrderPurpose, amount: Decimal, client_order_id: str) -> OrderIntent:
-        opening = purpose is OrderPurpose.OPEN
-        order_side = self.side.opening_order_side if opening else self.side.closing_order_side
-        return OrderIntent(
-            leg=self.leg, purpose=purpose, exchange=self.exchange, symbol=self.symbol, side=order_side,
-            amount=amount, client_order_id=client_order_id, reduce_only=not opening, position_side=self.side.value,
-        )
-
-
-def leg_specs(subscription: Subscription) -> tuple[LegSpec, LegSpec]:
-    side = Side(subscription.side)
-    return (
-        LegSpec(Leg.PRIMARY, subscription.primary_exchange, subscription.primary_symbol, side),
-        LegSpec(Leg.HEDGE, subscription.hedge_exchange, subscription.hedge_symbol, side.opposite),
-    )
+# The OPEN transition's event when the primary executed too late to earn the funding: the pipeline closes at once.
+OPENED_LATE_EVENT = "opened_late"
 
 
 @dataclass(frozen=True)
@@ -99,7 +78,7 @@ async def open_legs(pipeline: Pipeline, subscription: Subscription, pending: Pen
     intents = pending.intents
     specs = leg_specs(subscription)
     deadline = pipeline.config.entry_deadline(subscription)
-    probes = {intent.client_order_id: _open_probe(pipeline, subscription, spec)
+    probes = {intent.client_order_id: open_probe(pipeline, subscription, spec)
               for spec, intent in zip(specs, intents, strict=True)}
     outcomes = await send_orders(_connectors(pipeline, intents), intents, execute_before=deadline, probes=probes)
     await _record(pipeline, pending.rows, outcomes)
@@ -137,23 +116,12 @@ async def _open_again(
             row = await _persist(session, subscription.id, intent)
         log.warning("open_sent_again", exchange=spec.exchange, client_order_id=intent.client_order_id,
                     previous=outcome.intent.client_order_id, reason=outcome.error)
-        probe = _open_probe(pipeline, subscription, spec)
+        probe = open_probe(pipeline, subscription, spec)
         connectors = _connectors(pipeline, [intent])
         outcome = (await send_orders(connectors, [intent], execute_before=deadline,
                                      probes={intent.client_order_id: probe}))[0]
         await _record(pipeline, [row], [outcome])
     return outcome
-
-
-def _open_probe(pipeline: Pipeline, subscription: Subscription, spec: LegSpec) -> PositionProbe:
-    """What the exchange's position shows an open of this leg may have opened; None where it cannot tell (the
-    exchange and symbol are shared with another active subscription, or the position cannot be read)."""
-
-    async def probe() -> Decimal | None:
-        held, problem = await _position_held(pipeline, subscription, spec)
-        return None if problem else held
-
-    return probe
 
 
 async def _balance_and_open(
@@ -168,7 +136,7 @@ async def _balance_and_open(
         step = (await pipeline.markets.rules(larger.exchange, larger.symbol)).step_size
         excess = abs(difference) // step * step
         if excess > 0:
-            balanced, error = await _reduce(pipeline, subscription, OrderPurpose.UNWIND, [(larger, excess)])
+            balanced, error = await reduce_legs(pipeline, subscription, OrderPurpose.UNWIND, [(larger, excess)])
             if not balanced:
                 await pipeline.transition(
                     subscription, Status.NEEDS_ATTENTION,
@@ -178,8 +146,27 @@ async def _balance_and_open(
             details["reduced"] = {larger.leg.value: str(excess)}
         if abs(difference) > excess:  # below the exchange's step: cannot be traded away, so it is recorded
             details["unhedged"] = str(abs(difference) - excess)
-    await pipeline.transition(subscription, Status.OPEN, "both legs filled", event="opened", details=details)
+    late = _opened_too_late(pipeline, subscription, primary)
+    if late:
+        details["opened_late"] = late
+        log.error("opened_too_late", exchange=primary.intent.exchange, client_order_id=primary.intent.client_order_id,
+                  reason=late)
+    await pipeline.transition(subscription, Status.OPEN, f"both legs filled; {late}" if late else "both legs filled",
+                              event=OPENED_LATE_EVENT if late else "opened", details=details)
     return True
+
+
+def _opened_too_late(pipeline: Pipeline, subscription: Subscription, primary: SendOutcome) -> str | None:
+    """Why the primary's position earns nothing at this funding (it executed at or past the exchange's cutoff),
+    or None. Orders carry windows that end at the entry deadline, so only an exchange that executes an order
+    outside its window gets here."""
+    executed_at = primary.report.executed_at if primary.report is not None else None
+    exchange = primary.intent.exchange
+    min_lead = pipeline.config.min_lead_seconds.get(exchange, 0)
+    if executed_at is None or not opened_too_late(executed_at, subscription.funding_time, min_lead):
+        return None
+    return (f"the primary executed on {exchange} at {executed_at.isoformat()}, too late for the funding at "
+            f"{subscription.funding_time.isoformat()}: closing at once, no funding is earned")
 
 
 async def _unwind_failed_open(
@@ -200,8 +187,8 @@ async def _unwind_failed_open(
     if not targets and not unresolved:
         await pipeline.transition(subscription, Status.ERROR, reason, event="open_failed")
         return
-    unwound, unwind_error = await _reduce(pipeline, subscription, OrderPurpose.UNWIND, targets)
-    if not unwound and not await _confirmed_flat(pipeline, subscription, [spec for spec, _ in targets]):
+    unwound, unwind_error = await reduce_legs(pipeline, subscription, OrderPurpose.UNWIND, targets)
+    if not unwound and not await confirmed_flat(pipeline, subscription, [spec for spec, _ in targets]):
         unresolved.append(f"UNWIND FAILED: {unwind_error}")
     if unresolved:
         await pipeline.transition(subscription, Status.NEEDS_ATTENTION, f"{reason}; {'; '.join(unresolved)}",
@@ -215,34 +202,10 @@ async def _held_by_unknown_leg(
     pipeline: Pipeline, subscription: Subscription, spec: LegSpec, outcome: SendOutcome
 ) -> tuple[Decimal, str | None]:
     """What the exchange shows for a leg whose order could not be looked up: (amount to unwind, problem)."""
-    held, problem = await _position_held(pipeline, subscription, spec)
+    held, problem = await position_held(pipeline, subscription, spec)
     if problem:
         return Decimal(0), f"{problem}: check order {outcome.intent.client_order_id} on {spec.exchange}"
     return min(held, outcome.intent.amount), None
-
-
-async def _position_held(
-    pipeline: Pipeline, subscription: Subscription, spec: LegSpec
-) -> tuple[Decimal, str | None]:
-    """The exchange's position on this leg's side, when it can be attributed to this subscription alone."""
-    sharing = await _other_active_subscriptions(pipeline, subscription, spec)
-    if sharing:
-        return Decimal(0), f"{spec.exchange} {spec.symbol} is shared with subscription(s) {sharing}"
-    try:
-        positions = await pipeline.connectors.get(spec.exchange).fetch_positions(spec.symbol)
-    except ExchangeError as error:
-        return Decimal(0), f"could not read the {spec.exchange} position ({error.user_message})"
-    return sum((p.amount for p in positions if p.side == spec.side.value), Decimal(0)), None
-
-
-async def _confirmed_flat(pipeline: Pipeline, subscription: Subscription, specs: Sequence[LegSpec]) -> bool:
-    """True only when the exchanges show none of these legs' positions (read again before saying a reduction
-    failed: a late-executing close can have done the job while its retries were refused)."""
-    for spec in specs:
-        held, problem = await _position_held(pipeline, subscription, spec)
-        if problem or held > 0:
-            return False
-    return True
 
 
 async def close_legs(pipeline: Pipeline, subscription: Subscription) -> bool:
@@ -254,12 +217,12 @@ async def close_legs(pipeline: Pipeline, subscription: Subscription) -> bool:
     subscription.status = Status.CLOSING
     specs = leg_specs(subscription)
     to_close = [(spec, held) for spec in specs if (held := open_exposure(orders, spec.leg)) > 0]
-    closed, error = await _reduce(pipeline, subscription, OrderPurpose.CLOSE, to_close)
-    if not closed and await _confirmed_flat(pipeline, subscription, [spec for spec, _ in to_close]):
+    closed, error = await reduce_legs(pipeline, subscription, OrderPurpose.CLOSE, to_close)
+    if not closed and await confirmed_flat(pipeline, subscription, [spec for spec, _ in to_close]):
         log.warning("close_confirmed_by_position", error=error)
         closed = True
     if closed:
-        error = await _check_flat(pipeline, subscription, specs)
+        error = await check_flat(pipeline, subscription, specs)
     if error:
         await pipeline.transition(subscription, Status.NEEDS_ATTENTION, f"close failed: {error}",
                                    event="close_failed")
@@ -276,7 +239,7 @@ def open_exposure(orders: Sequence[Order], leg: Leg) -> Decimal:
     return held
 
 
-async def _reduce(
+async def reduce_legs(
     pipeline: Pipeline, subscription: Subscription, purpose: OrderPurpose, legs: list[tuple[LegSpec, Decimal]],
     first_attempt: int = 1,
 ) -> tuple[bool, str | None]:
@@ -309,39 +272,6 @@ async def _reduce(
         remaining = next_round
         log.warning("reduce_retry", purpose=purpose.value, attempt=attempt, error=error)
     return False, error
-
-
-async def _check_flat(pipeline: Pipeline, subscription: Subscription, specs: Sequence[LegSpec]) -> str | None:
-    """After the closes filled: is anything left? A residual position is ours unless another active subscription
-    trades the same exchange and symbol (one-way accounts net them), in which case it is noted, not escalated."""
-    problems = []
-    for spec in specs:
-        try:
-            positions = await pipeline.connectors.get(spec.exchange).fetch_positions(spec.symbol)
-        except ExchangeError as error:
-            problems.append(f"could not verify {spec.exchange} is flat: {error.user_message}")
-            continue
-        for position in positions:
-            residual = f"{spec.exchange} still holds {position.side} {position.amount} {spec.symbol}"
-            sharing = await _other_active_subscriptions(pipeline, subscription, spec)
-            if not sharing:
-                problems.append(residual)
-                continue
-            async with pipeline.db.unit_of_work() as session:
-                await repo.add_event(session, subscription.id, "position_shared",
-                                     message=f"{residual}; it belongs to subscription(s) {sharing}")
-    return "; ".join(problems) or None
-
-
-async def _other_active_subscriptions(pipeline: Pipeline, subscription: Subscription, spec: LegSpec) -> list[int]:
-    async with pipeline.db.unit_of_work() as session:
-        active = await repo.list_subscriptions(session, HOLDING)
-    return [
-        other.id for other in active
-        if other.id != subscription.id
-        and (spec.exchange, spec.symbol) in {(other.primary_exchange, other.primary_symbol),
-                                             (other.hedge_exchange, other.hedge_symbol)}
-    ]
 
 
 async def _persist(session, subscription_id: int, intent: OrderIntent) -> Order:

@@ -31,7 +31,9 @@ from arbitrage.exchanges.connector import ExchangeError, OrderReport, OrderState
 from arbitrage.logging import get_logger
 from arbitrage.services.clock import utcnow
 from arbitrage.services.order_lookup import DoubtfulOrder, Verdict, settle
-from arbitrage.services.position_legs import _check_flat, _reduce, leg_specs
+from arbitrage.services.leg_specs import leg_specs
+from arbitrage.services.position_legs import reduce_legs
+from arbitrage.services.position_reads import check_flat
 from arbitrage.services.settlement import record_result
 
 if TYPE_CHECKING:
@@ -169,7 +171,7 @@ async def _carry_out(
             reason += f"; {legs} {'closed' if plan.purpose is OrderPurpose.CLOSE else 'unwound'}"
         details["reduced"] = {r.leg.value: str(r.amount) for r in plan.reductions}
     if plan.target is Status.COMPLETED:
-        problem = await _check_flat(pipeline, subscription, leg_specs(subscription))
+        problem = await check_flat(pipeline, subscription, leg_specs(subscription))
         if problem:
             await pipeline.transition(subscription, Status.NEEDS_ATTENTION, f"{reason}; close failed: {problem}",
                                       event="recovered", details=details)
@@ -192,5 +194,5 @@ async def _send_reductions(
     first = max(next_attempt(used, r.leg, plan.purpose) for r in plan.reductions)
     log.warning("recovery_reducing", subscription_id=subscription.id, purpose=plan.purpose.value,
                 legs={r.leg.value: str(r.amount) for r in plan.reductions}, first_attempt=first)
-    return await _reduce(pipeline, subscription, plan.purpose, [(specs[r.leg], r.amount) for r in plan.reductions],
+    return await reduce_legs(pipeline, subscription, plan.purpose, [(specs[r.leg], r.amount) for r in plan.reductions],
                          first)

@@ -90,8 +90,9 @@ async def _hedge_pays_now(pipeline: Pipeline, subscription: Subscription) -> boo
     return True
 
 
-async def record_result(pipeline: Pipeline, subscription: Subscription) -> None:
-    """CLOSING → COMPLETED with funding received, fees and realized PnL on the row."""
+async def record_result(pipeline: Pipeline, subscription: Subscription, note: str | None = None) -> None:
+    """CLOSING → COMPLETED with funding received, fees and realized PnL on the row; `note` (why it did not go as
+    planned) lands in `error_message`."""
     async with pipeline.db.unit_of_work() as session:
         orders = await repo.orders_for(session, subscription.id)
         payments = await repo.payments_for(session, subscription.id)
@@ -111,6 +112,7 @@ async def record_result(pipeline: Pipeline, subscription: Subscription) -> None:
             session, stored, Status.COMPLETED, event="completed",
             message=f"funding {_plain(funding)}, fees {_plain(fees)}, realized PnL {_plain(pnl)} USDT",
             details={"funding_received": str(funding), "fees": str(fees), "realized_pnl": str(pnl)},
+            error_message=note,
         )
     subscription.status = Status.COMPLETED
     subscription.funding_received, subscription.fees, subscription.realized_pnl = funding, fees, pnl

@@ -18,6 +18,7 @@ from arbitrage.domain.funding import (
     next_funding_time,
     normalize_funding_amount,
     realized_pnl,
+    opened_too_late,
     should_skip_missed,
     side_receipt_rate,
     trigger_time,
@@ -142,6 +143,21 @@ def test_entry_deadline(exchange_mins: list[float], margin: float, expected: dat
 )
 def test_should_skip_missed(now: datetime, exchange_mins: list[float], skip: bool) -> None:
     assert should_skip_missed(now, utc(8), exchange_mins) is skip
+
+
+@pytest.mark.parametrize(
+    ("executed_at", "min_lead", "late"),
+    [
+        (utc(7, 59, 58), 0, False),  # before the funding instant: earns it
+        (utc(7, 59, 59, 999999), 0, False),
+        (utc(8), 0, True),  # at the instant: the snapshot does not include it
+        (utc(8, 0, 2), 0, True),
+        (utc(7, 59, 29, 999999), 30, False),  # BingX: just outside its last 30 s
+        (utc(7, 59, 30), 30, True),  # BingX does not count positions opened in the last 30 s
+    ],
+)
+def test_opened_too_late(executed_at: datetime, min_lead: float, late: bool) -> None:
+    assert opened_too_late(executed_at, utc(8), min_lead) is late
 
 
 def test_should_skip_missed_rejects_naive_now() -> None:

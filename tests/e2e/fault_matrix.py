@@ -192,6 +192,11 @@ def _row_against_exchange(sim: SimulatorServer, order: Order, status: Status) ->
         return [] if status is Status.NEEDS_ATTENTION else [f"{where}: unknown on a {status} row"]
     if order.filled != filled_there:
         return [f"{where}: the exchange filled {filled_there}"]
+    if executed is not None and filled_there > 0:
+        if order.average_price != executed.avg_price:
+            return [f"{where}: price {order.average_price}, the exchange's {executed.avg_price}"]
+        if order.fee != executed.fee:
+            return [f"{where}: fee {order.fee}, the exchange's {executed.fee}"]
     return []
 
 

@@ -55,7 +55,9 @@ def _global_options(
             dir_okay=False,
         ),
     ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Info log lines (commands log warnings only).")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Info log lines (commands log warnings only).")
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Debug logging and tracebacks on errors.")] = False,
 ) -> None:
     options.env_file = env_file

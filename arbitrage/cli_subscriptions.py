@@ -14,6 +14,7 @@ from rich.console import Console
 from arbitrage.cli_context import (
     RUNTIME_ERROR,
     CliError,
+    check_database_location,
     load_cli_settings,
     open_database,
     open_existing_database,
@@ -28,7 +29,6 @@ from arbitrage.cli_validation import (
 )
 from arbitrage.db import repository as repo
 from arbitrage.db.models import FundingPayment, Order, Subscription, SubscriptionEvent
-from arbitrage.db.session import Database
 from arbitrage.domain import EXCHANGE_IDS
 from arbitrage.domain.status import Status
 from arbitrage.presenters import (
@@ -37,8 +37,10 @@ from arbitrage.presenters import (
     payments_table,
     row_to_dict,
     subscription_detail_table,
+    subscription_to_dict,
     subscriptions_table,
 )
+from arbitrage.services.pipeline_config import PipelineConfig
 from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError
 from arbitrage.settings import Settings
 
@@ -69,6 +71,11 @@ def subscribe(
     ] = None,
     primary_symbol: Annotated[str | None, typer.Option(help="Symbol on the primary, if it differs.")] = None,
     hedge_symbol: Annotated[str | None, typer.Option(help="Symbol on the hedge, if it differs.")] = None,
+    force: Annotated[
+        bool,
+        typer.Option(help="Subscribe even though the side pays at the current rate, an identical subscription "
+                          "exists, or the funding time is more than 3 instants ahead."),
+    ] = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Schedule one funding capture: open both legs shortly before the funding time, close after it."""
@@ -93,16 +100,20 @@ def subscribe(
             min_lead_seconds={exchange: settings.min_lead_seconds(exchange) for exchange in EXCHANGE_IDS},
             require_funding_time=False,
         )
+        check_database_location(settings, create=True)
         from arbitrage.cli_market_checks import connectors_for  # imports ccxt: only for this command
 
         connectors = connectors_for(settings, [request.primary_exchange, request.hedge_exchange])
     except InputError as error:
         raise CliError(str(error)) from None
-    symbol_options = ("--primary-symbol" if primary_symbol else "--symbol", "--hedge-symbol" if hedge_symbol else "--symbol")
-    created, notes = asyncio.run(_check_and_create(settings, connectors, request, symbol_options))
+    symbol_options = (
+        "--primary-symbol" if primary_symbol else "--symbol", "--hedge-symbol" if hedge_symbol else "--symbol"
+    )
+    created, notes, warnings = asyncio.run(_check_and_create(settings, connectors, request, symbol_options, force))
     err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-    for note in notes:
-        err_console.print(f"note: {note}", markup=False)
+    for prefix, lines in (("note", notes), ("warning", warnings)):
+        for line in lines:
+            err_console.print(f"{prefix}: {line}", markup=False)
     if json_output:
         print_json(created)
     else:
@@ -110,42 +121,59 @@ def subscribe(
 
 
 async def _check_and_create(
-    settings: Settings, connectors: ConnectorRegistry, request: NewSubscription, symbol_options: tuple[str, str]
-) -> tuple[dict[str, object], list[str]]:
-    """The market checks (a bad request writes no subscription), then the row."""
-    from arbitrage.cli_market_checks import check_against_markets
+    settings: Settings, connectors: ConnectorRegistry, request: NewSubscription, symbol_options: tuple[str, str],
+    force: bool,
+) -> tuple[dict[str, object], list[str], list[str]]:
+    """Every check against the exchanges and the existing database, then (only if all pass) the row and the market
+    rows fetched for it, in one transaction: a refused request writes nothing and creates no database."""
+    from arbitrage.cli_market_checks import PendingCatalog, check_against_markets, store_fetched
+    from arbitrage.cli_trader_checks import (
+        CredentialsRejected,
+        check_credentials,
+        check_duplicate,
+        check_economics,
+    )
 
     try:
-        async with open_database(settings) as database:
+        async with open_existing_database(settings) as existing:
             try:
+                warnings = await check_credentials(connectors, [request.primary_exchange, request.hedge_exchange])
+                catalog = PendingCatalog(existing, connectors)
                 checked = await check_against_markets(
-                    settings, database, connectors, request, now=datetime.now(UTC), symbol_options=symbol_options
+                    settings, catalog, connectors, request, now=datetime.now(UTC), symbol_options=symbol_options,
+                    force=force,
                 )
-            except InputError as error:
+                findings = check_economics(checked.request, checked.view, connectors, force=force)
+                duplicates = await check_duplicate(existing, checked.request, force=force)
+                warnings = [*warnings, *findings.warnings, *duplicates]
+            except (InputError, CredentialsRejected) as error:  # bad input or a key to fix: exit 2
                 raise CliError(str(error)) from None
             except ExchangeError as error:
                 raise CliError(error.user_message, exit_code=RUNTIME_ERROR) from None
-            return await _create(database, checked.request), checked.notes
+        async with open_database(settings) as database, database.unit_of_work() as session:
+            await store_fetched(session, catalog, datetime.now(UTC))
+            subscription = await _create(session, checked.request)
+            created = subscription_to_dict(subscription, PipelineConfig.from_settings(settings))
+        return created, [*checked.notes, *findings.notes], warnings
     finally:
         await connectors.close()
 
 
-async def _create(database: Database, request: NewSubscription) -> dict[str, object]:
+async def _create(session: AsyncSession, request: NewSubscription) -> Subscription:
     assert request.funding_time is not None
-    async with database.unit_of_work() as session:
-        subscription = await repo.create_subscription(
-            session,
-            primary_exchange=request.primary_exchange,
-            primary_symbol=request.primary_symbol,
-            hedge_exchange=request.hedge_exchange,
-            hedge_symbol=request.hedge_symbol,
-            side=request.side,
-            amount=request.amount,
-            leverage=request.leverage,
-            funding_time=request.funding_time,
-            lead_seconds=request.lead_seconds,
-        )
-        return row_to_dict(subscription)
+    subscription = await repo.create_subscription(
+        session,
+        primary_exchange=request.primary_exchange,
+        primary_symbol=request.primary_symbol,
+        hedge_exchange=request.hedge_exchange,
+        hedge_symbol=request.hedge_symbol,
+        side=request.side,
+        amount=request.amount,
+        leverage=request.leverage,
+        funding_time=request.funding_time,
+        lead_seconds=request.lead_seconds,
+    )
+    return subscription
 
 
 def parse_status(value: str) -> Status:
@@ -172,12 +200,13 @@ def list_subscriptions(
 
     subscriptions = asyncio.run(fetch())
     if json_output:
-        print_json([row_to_dict(subscription) for subscription in subscriptions])
+        config = PipelineConfig.from_settings(settings)
+        print_json([subscription_to_dict(subscription, config) for subscription in subscriptions])
         return
     if not subscriptions:
         typer.echo("no subscriptions" + (f" in status {wanted}" if wanted else ""))
         return
-    stdout_console().print(subscriptions_table(subscriptions, datetime.now(UTC)))
+    stdout_console().print(subscriptions_table(subscriptions, datetime.now(UTC), settings.default_leverage))
 
 
 def show(subscription_id: IdArgument, json_output: JsonFlag = False) -> None:
@@ -192,10 +221,11 @@ def show(subscription_id: IdArgument, json_output: JsonFlag = False) -> None:
                 return await _detail(session, subscription_id)
 
     subscription, orders, events, payments = asyncio.run(fetch())
+    config = PipelineConfig.from_settings(settings)
     if json_output:
         print_json(
             {
-                "subscription": row_to_dict(subscription),
+                "subscription": subscription_to_dict(subscription, config),
                 "orders": [row_to_dict(order) for order in orders],
                 "events": [row_to_dict(event) for event in events],
                 "funding_payments": [row_to_dict(payment) for payment in payments],
@@ -203,7 +233,7 @@ def show(subscription_id: IdArgument, json_output: JsonFlag = False) -> None:
         )
         return
     console = stdout_console()
-    console.print(subscription_detail_table(subscription, datetime.now(UTC)))
+    console.print(subscription_detail_table(subscription, datetime.now(UTC), config, settings.default_leverage))
     for table, rows in ((orders_table, orders), (events_table, events), (payments_table, payments)):
         if rows:
             console.print(table(rows))  # type: ignore[operator]

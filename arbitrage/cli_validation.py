@@ -12,8 +12,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from arbitrage.domain import EXCHANGE_IDS, Side, UnknownExchange, normalize_exchange_id
+from arbitrage.domain.hedge_pair import hedge_problem, settlement_problem
 
 MAX_LEVERAGE = 125
+# Far above any exchange's maximum order size, and well inside Decimal's 28 digits when rounded to a step.
+MAX_AMOUNT = 10**9
+AMOUNT_DECIMALS = 18  # the database's scale
 # ccxt unified linear perpetual: BASE/QUOTE:SETTLE (a dated future would end in -YYMMDD).
 _PERPETUAL = re.compile(r"^(?P<base>[A-Z0-9]+)/(?P<quote>[A-Z0-9]+):(?P<settle>[A-Z0-9]+)$")
 FUNDING_TIME_EXAMPLE = "2026-11-22T08:00:00Z"
@@ -134,7 +138,11 @@ def _leg_symbols(raw: SubscribeInput) -> tuple[str, str]:
         raise InputError("--symbol", "required (or give both --primary-symbol and --hedge-symbol)")
     primary_option = "--primary-symbol" if raw.primary_symbol else "--symbol"
     hedge_option = "--hedge-symbol" if raw.hedge_symbol else "--symbol"
-    return parse_symbol(primary_option, primary), parse_symbol(hedge_option, hedge)
+    primary_symbol, hedge_symbol = parse_symbol(primary_option, primary), parse_symbol(hedge_option, hedge)
+    problem = hedge_problem(primary_symbol, hedge_symbol)
+    if problem is not None:
+        raise InputError(hedge_option if raw.hedge_symbol else primary_option, problem)
+    return primary_symbol, hedge_symbol
 
 
 def parse_symbol(option: str, value: str) -> str:
@@ -144,6 +152,9 @@ def parse_symbol(option: str, value: str) -> str:
         raise InputError(option, f"{value!r} is not a unified perpetual symbol like BTC/USDT:USDT")
     if match["settle"] != match["quote"]:
         raise InputError(option, f"{value!r} is not linear: it must settle in its quote currency, like BTC/USDT:USDT")
+    problem = settlement_problem(symbol)
+    if problem is not None:
+        raise InputError(option, problem)
     return symbol
 
 
@@ -161,6 +172,10 @@ def parse_amount(value: str) -> Decimal:
         raise InputError("--amount", f"must be a number of base units (e.g. 0.01), not {value!r}") from None
     if not amount.is_finite() or amount <= 0:
         raise InputError("--amount", f"must be greater than 0, not {value!r}")
+    if amount > MAX_AMOUNT:
+        raise InputError("--amount", f"{value!r} is far larger than any exchange accepts (at most {MAX_AMOUNT:,})")
+    if -amount.normalize().as_tuple().exponent > AMOUNT_DECIMALS:  # type: ignore[operator]
+        raise InputError("--amount", f"{value!r} has more than {AMOUNT_DECIMALS} decimal places")
     return amount
 
 

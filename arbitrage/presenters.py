@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from rich import box
 from rich.table import Table
 
 from arbitrage.db.models import (
@@ -18,6 +19,16 @@ from arbitrage.db.models import (
     SubscriptionEvent,
 )
 from arbitrage.db.session import json_default
+from arbitrage.domain.status import IN_PROGRESS
+from arbitrage.services.pipeline_config import PipelineConfig
+
+# `list` is read at 80 columns: the one long exchange id is shortened there (its alias).
+_SHORT_VENUE = {"binanceusdm": "binance"}
+_LIST_COLUMNS = (
+    ("id", "right"), ("pair", "left"), ("side", "left"), ("amount", "right"), ("lev", "right"),
+    ("funding UTC", "left"), ("left", "right"), ("status", "left"),
+)
+_UNBROKEN = {"id", "side", "lev", "funding UTC", "left", "status"}  # the pair and the amount may wrap
 
 
 def json_value(value: Any) -> Any:
@@ -75,36 +86,62 @@ def format_pair(subscription: Subscription) -> str:
     )
 
 
-def format_leverage(subscription: Subscription) -> str:
+def format_leverage(subscription: Subscription, default_leverage: int) -> str:
+    """What was set on both exchanges, else what will be asked for at the trigger (the default when none)."""
     if subscription.applied_leverage is not None:
         return f"{subscription.applied_leverage}x"
     if subscription.leverage is None:
-        return "default"
+        return f"{default_leverage}x"
     return "max" if subscription.leverage == "max" else f"{subscription.leverage}x"
 
 
-def subscriptions_table(subscriptions: Sequence[Subscription], now: datetime) -> Table:
-    table = Table("id", "pair", "side", "amount", "leverage", "funding time", "time left", "status")
+def _venue(exchange: str) -> str:
+    return _SHORT_VENUE.get(exchange, exchange)
+
+
+def _coin(subscription: Subscription) -> str:
+    primary, hedge = (symbol.split("/", 1)[0] for symbol in (subscription.primary_symbol, subscription.hedge_symbol))
+    return primary if primary == hedge else f"{primary}|{hedge}"
+
+
+def subscription_to_dict(subscription: Subscription, config: PipelineConfig) -> dict[str, Any]:
+    """Every column, `leverage` always a string (`"5"`, `"max"`, `"default"`), and the times the daemon acts at."""
+    row = row_to_dict(subscription)
+    row["leverage"] = "default" if subscription.leverage is None else str(subscription.leverage)
+    row["trigger_at"] = config.trigger_time(subscription).isoformat()
+    row["entry_deadline"] = config.entry_deadline(subscription).isoformat()
+    return row
+
+
+def subscriptions_table(subscriptions: Sequence[Subscription], now: datetime, default_leverage: int) -> Table:
+    """Fits 80 columns for the usual rows; a longer cell wraps instead of being cut."""
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False, show_edge=False)
+    for header, justify in _LIST_COLUMNS:
+        table.add_column(header, justify=justify, overflow="fold", no_wrap=header in _UNBROKEN)
     for subscription in subscriptions:
+        live = subscription.status in IN_PROGRESS
         table.add_row(
             str(subscription.id),
-            format_pair(subscription),
-            str(subscription.side),
+            f"{_venue(subscription.primary_exchange)}→{_venue(subscription.hedge_exchange)} {_coin(subscription)}",
+            str(subscription.side).lower(),
             format_decimal(subscription.amount),
-            format_leverage(subscription),
-            format_time(subscription.funding_time),
-            format_time_left(subscription.funding_time, now),
+            format_leverage(subscription, default_leverage),
+            subscription.funding_time.astimezone(UTC).strftime("%m-%d %H:%M"),
+            format_time_left(subscription.funding_time, now) if live else "",
             str(subscription.status),
         )
     return table
 
 
-def subscription_detail_table(subscription: Subscription, now: datetime) -> Table:
+def subscription_detail_table(
+    subscription: Subscription, now: datetime, config: PipelineConfig, default_leverage: int
+) -> Table:
     table = Table("field", "value", title=f"subscription {subscription.id}", show_header=False)
-    for key, value in row_to_dict(subscription).items():
+    for key, value in subscription_to_dict(subscription, config).items():
         table.add_row(key, "-" if value is None else str(value))
-    table.add_row("trigger_at", subscription.trigger_at.isoformat())
-    table.add_row("time_left", format_time_left(subscription.funding_time, now))
+    table.add_row("leverage (at the trigger)", format_leverage(subscription, default_leverage))
+    if subscription.status in IN_PROGRESS:
+        table.add_row("time_left", format_time_left(subscription.funding_time, now))
     return table
 
 

@@ -16,10 +16,12 @@ from arbitrage.db import repository as repo
 from arbitrage.db.migrate import current_revision
 from arbitrage.db.models import Subscription
 from arbitrage.db.session import Database
+from arbitrage.domain.funding import next_funding_time
 from arbitrage.domain.status import Status
+from arbitrage.presenters import format_time_left
 
 Run = Callable[..., Any]  # the `run` fixture of tests/cli/conftest.py
-FUNDING = (datetime.now(UTC) + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+FUNDING = next_funding_time(datetime.now(UTC), 8)  # the simulator's schedule: 00/08/16 UTC
 SUBSCRIBE = [
     "subscribe",
     "--symbol",
@@ -61,17 +63,23 @@ def test_subscribe_list_show_cancel(run: Run, db_url: str, sim: object) -> None:
     assert created.exit_code == 0, created.stderr
     row = json.loads(created.stdout)
     assert row["status"] == "SCHEDULED"
-    assert (row["amount"], row["leverage"], row["lead_seconds"], row["side"]) == ("0.01", 5, 30, "SHORT")
+    assert (row["amount"], row["leverage"], row["lead_seconds"], row["side"]) == ("0.01", "5", 30, "SHORT")
+    assert row["trigger_at"] == (FUNDING - timedelta(seconds=31)).isoformat()  # bingx: 30 s + 1 s of headroom
+    assert row["entry_deadline"] == (FUNDING - timedelta(seconds=30)).isoformat()
     assert datetime.fromisoformat(row["funding_time"]) == FUNDING
 
-    second = run(*_option(SUBSCRIBE, "--side", "LONG"))
+    second = run(*_option(SUBSCRIBE, "--side", "LONG"), "--force")  # a long pays bingx's positive rate
     assert second.exit_code == 0 and second.stdout.strip() == str(row["id"] + 1)
+    assert "warning: long pays funding on bingx at the current rate 0.015%" in second.stderr
 
     listed = run("list")
     assert listed.exit_code == 0
-    assert "bingx→bybit BTC/USDT:USDT" in listed.stdout and "SCHEDULED" in listed.stdout
-    assert FUNDING.isoformat() in listed.stdout
-    assert "1h " in listed.stdout  # time left, ~1h 59m
+    first = next(line for line in listed.stdout.splitlines() if line.split()[:1] == [str(row["id"])])
+    assert first.split()[:7] == [str(row["id"]), "bingx→bybit", "BTC", "short", "0.01", "5x",
+                                 FUNDING.strftime("%m-%d")]
+    assert max(len(line) for line in listed.stdout.splitlines()) <= 80
+    assert first.split()[-1] == "SCHEDULED"
+    assert format_time_left(FUNDING, datetime.now(UTC)).split()[0] in first
 
     as_json = json.loads(run("list", "--json").stdout)
     assert [item["side"] for item in as_json] == ["SHORT", "LONG"]
@@ -82,6 +90,7 @@ def test_subscribe_list_show_cancel(run: Run, db_url: str, sim: object) -> None:
 
     shown = json.loads(run("show", str(row["id"]), "--json").stdout)
     assert shown["subscription"]["status"] == "CANCELLED"
+    assert shown["subscription"]["trigger_at"] == row["trigger_at"]
     assert [(e["event"], e["to_status"]) for e in shown["events"]] == [
         ("created", "SCHEDULED"),
         ("cancelled", "CANCELLED"),

@@ -23,7 +23,7 @@ Run = Callable[..., Any]
         (["subscribe", "--no-such-option"], "error: No such option: --no-such-option"),
         (["no-such-command"], "error: No such command 'no-such-command'."),
         (["simulator", "--port", "70000"], "error: Invalid value for '--port'"),
-        (["simulator", "--scenario", "missing.json"], "error: Invalid value for '--scenario': file 'missing.json' does"),
+        (["simulator", "--scenario", "missing.json"], "error: Invalid value for '--scenario': file 'missing.json'"),
     ],
 )
 def test_usage_errors_are_one_line_exit_2(run: Run, workdir: Path, args: list[str], line: str) -> None:

@@ -14,10 +14,11 @@ from sqlalchemy import func, select
 
 from arbitrage.db.models import Subscription
 from arbitrage.db.session import Database
+from arbitrage.domain.funding import next_funding_time
 
 Run = Callable[..., Any]
 BTC = "BTC/USDT:USDT"
-FUNDING = (datetime.now(UTC) + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0).isoformat()
+FUNDING = next_funding_time(datetime.now(UTC), 8).isoformat()  # the simulator's 00/08/16 UTC
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +31,9 @@ def subscribe(*extra: str, primary: str = "bybit", hedge: str = "bingx", amount:
 
 
 def count(workdir: Path) -> int:
+    if not (workdir / "arbitrage.db").exists():
+        return 0
+
     async def query() -> int:
         async with Database(f"sqlite:///{workdir / 'arbitrage.db'}") as db, db.unit_of_work() as session:
             return int(await session.scalar(select(func.count()).select_from(Subscription)) or 0)
@@ -74,7 +78,7 @@ def test_subscribe_rounds_caps_and_defaults_the_funding_time(run: Run, workdir: 
                             amount="0.0105"))
     assert result.exit_code == 0, result.stderr
     row = json.loads(result.stdout)
-    assert (row["amount"], row["leverage"]) == ("0.01", 110)  # the request is kept; capped again at the trigger
+    assert (row["amount"], row["leverage"]) == ("0.01", "110")  # the request is kept; capped again at the trigger
     assert datetime.fromisoformat(row["funding_time"]) == next_funding
     notes = result.stderr.strip().splitlines()
     assert notes[0] == (
@@ -90,8 +94,6 @@ def test_subscribe_rounds_caps_and_defaults_the_funding_time(run: Run, workdir: 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (subscribe("--primary-symbol", BTC, "--hedge-symbol", "DOGE/USDT:USDT"),
-         "error: --hedge-symbol: DOGE/USDT:USDT is not listed on bingx"),
         (subscribe("--symbol", "DOGE/USDT:USDT"), "error: --symbol: DOGE/USDT:USDT is not listed on bybit"),
         (subscribe("--symbol", BTC, amount="0.0001"),
          "error: --amount: amount 0.0001 rounds down to 0 at step 0.001 (the step both bybit and bingx accept)"),
@@ -102,7 +104,7 @@ def test_subscribe_rounds_caps_and_defaults_the_funding_time(run: Run, workdir: 
          "error: --amount: amount 0.5 rounds down to 0 at step 1"),
         (subscribe("--symbol", BTC, amount="1000"), "error: --amount: position notional 60000000 exceeds the largest"),
     ],
-    ids=["hedge-lacks-symbol", "primary-lacks-symbol", "below-step", "below-min-notional", "coarser-step", "tiers"],
+    ids=["primary-lacks-symbol", "below-step", "below-min-notional", "coarser-step", "tiers"],
 )
 def test_subscribe_refuses_what_the_markets_refuse(
     run: Run, workdir: Path, sim: Any, args: list[str], message: str
@@ -111,7 +113,7 @@ def test_subscribe_refuses_what_the_markets_refuse(
     assert result.exit_code == 2
     assert result.stderr.strip().startswith(message), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
-    assert count(workdir) == 0
+    assert not (workdir / "arbitrage.db").exists()  # not even the market rows fetched for the checks
 
 
 def test_subscribe_refuses_a_delisted_symbol(run: Run, workdir: Path, sim: Any) -> None:

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import threaded_simulator
 
-FUNDING = (datetime.now(UTC) + timedelta(hours=3)).strftime("%Y-%m-%dT%H:00:00Z")
+from arbitrage.domain.funding import next_funding_time
+
+FUNDING = next_funding_time(datetime.now(UTC), 8).strftime("%Y-%m-%dT%H:%M:%SZ")  # the simulator's
 SUBSCRIBE = [
     "subscribe",
     "--symbol",
@@ -22,7 +24,7 @@ SUBSCRIBE = [
     "--hedge",
     "mexc",
     "--side",
-    "long",
+    "short",
     "--amount",
     "0.5",
     "--funding-time",
@@ -68,14 +70,16 @@ def test_errors_are_one_line_without_traceback(
 def test_subscribe_then_list_as_json(tmp_path: Path) -> None:
     with threaded_simulator() as sim:
         created = _arbitrage(tmp_path, *SUBSCRIBE, ARBITRAGE_LOG_LEVEL="WARNING", **sim.env_vars())
-    assert (created.returncode, created.stdout.strip(), created.stderr) == (0, "1", "")
+    assert (created.returncode, created.stdout.strip()) == (0, "1"), created.stderr
+    # no log lines: only the trader's warnings (MEXC's API trading permission, the net after fees)
+    assert [line.split(":")[0] for line in created.stderr.splitlines()] == ["warning", "warning"]
     listed = _arbitrage(tmp_path, "list", "--json", ARBITRAGE_LOG_LEVEL="WARNING")
     assert listed.returncode == 0
     [row] = json.loads(listed.stdout)
     assert (row["primary_exchange"], row["hedge_exchange"], row["side"], row["amount"]) == (
         "binanceusdm",
         "mexc",
-        "LONG",
+        "SHORT",
         "0.5",
     )
     assert row["funding_time"] == FUNDING.replace("Z", "+00:00")

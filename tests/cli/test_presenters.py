@@ -5,11 +5,21 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from rich.console import Console
 
 from arbitrage.db.models import Subscription
 from arbitrage.domain import Side
 from arbitrage.domain.status import Status
-from arbitrage.presenters import format_pair, format_time_left, row_to_dict, to_json
+from arbitrage.presenters import (
+    format_leverage,
+    format_pair,
+    format_time_left,
+    row_to_dict,
+    subscription_to_dict,
+    subscriptions_table,
+    to_json,
+)
+from arbitrage.services.pipeline_config import PipelineConfig
 
 NOW = datetime(2030, 1, 1, 6, 0, tzinfo=UTC)
 
@@ -63,9 +73,55 @@ def test_json_uses_strings_for_decimals_and_offsets_for_times() -> None:
 
 @pytest.mark.parametrize(
     ("requested", "applied", "shown"),
-    [(None, None, "default"), (5, None, "5x"), ("max", None, "max"), ("max", 40, "40x"), (50, 20, "20x")],
+    [(None, None, "3x"), (5, None, "5x"), ("max", None, "max"), ("max", 40, "40x"), (50, 20, "20x")],
 )
-def test_leverage_shows_what_was_applied_else_what_was_asked(requested, applied, shown) -> None:
-    from arbitrage.presenters import format_leverage
+def test_leverage_shows_what_was_applied_else_what_will_be_asked(requested, applied, shown) -> None:
+    assert format_leverage(Subscription(leverage=requested, applied_leverage=applied), 3) == shown
 
-    assert format_leverage(Subscription(leverage=requested, applied_leverage=applied)) == shown
+
+@pytest.mark.parametrize(("requested", "shown"), [(None, "default"), (5, "5"), ("max", "max")])
+def test_json_leverage_is_always_a_string(requested: object, shown: str) -> None:
+    assert subscription_to_dict(_subscription(leverage=requested), PipelineConfig())["leverage"] == shown
+
+
+def test_trigger_and_deadline_are_the_schedulers() -> None:
+    config = PipelineConfig(default_lead_seconds=5, min_lead_seconds={"bingx": 30})
+    row = subscription_to_dict(_subscription(), config)  # bingx primary, lead 5 s stored
+    assert row["trigger_at"] == "2030-01-01T07:59:29+00:00"  # 31 s ahead: BingX's 30 s and one of headroom
+    assert row["entry_deadline"] == "2030-01-01T07:59:30+00:00"
+    assert row["trigger_at"] == config.trigger_time(_subscription()).isoformat()
+    plain = subscription_to_dict(_subscription(primary_exchange="bybit", hedge_exchange="mexc"), config)
+    assert (plain["trigger_at"], plain["entry_deadline"]) == ("2030-01-01T07:59:55+00:00", "2030-01-01T07:59:59+00:00")
+
+
+def test_list_fits_80_columns_without_cutting_anything() -> None:
+    rows = [
+        _subscription(id=1, primary_exchange="binanceusdm", hedge_exchange="bingx", amount=Decimal("0.015"),
+                      leverage=None, status=Status.SCHEDULED),
+        _subscription(id=2, status=Status.NEEDS_ATTENTION, applied_leverage=20),
+        _subscription(id=3, status=Status.SYNCING_LEVERAGE, leverage="max"),
+    ]
+    text = _render(rows)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80 and "…" not in text
+    assert lines[0].split() == ["id", "pair", "side", "amount", "lev", "funding", "UTC", "left", "status"]
+    assert lines[2].split() == ["1", "binance→bingx", "BTC", "short", "0.015", "3x", "01-01", "08:00", "2h", "00m",
+                                "SCHEDULED"]
+    assert lines[3].split() == ["2", "bingx→bybit", "BTC", "short", "0.010", "20x", "01-01", "08:00",
+                                "NEEDS_ATTENTION"]  # no time left for a row the daemon no longer drives
+    assert lines[4].split()[-1] == "SYNCING_LEVERAGE" and len(lines) == 5  # one line per row
+
+
+def test_list_wraps_an_unusually_long_row_instead_of_cutting_it() -> None:
+    long_row = _subscription(id=123456, primary_exchange="binanceusdm", amount=Decimal("12345.678"),
+                             status=Status.SYNCING_LEVERAGE, primary_symbol="SHIB1000/USDT:USDT",
+                             hedge_symbol="1000SHIB/USDT:USDT")
+    text = _render([long_row])
+    assert max(len(line) for line in text.splitlines()) <= 80 and "…" not in text
+    assert "SHIB1000|1000SHIB" in "".join(text.split()) and "SYNCING_LEVERAGE" in text and "12345.678" in text
+
+
+def _render(rows: list[Subscription]) -> str:
+    console = Console(width=80, record=True)
+    console.print(subscriptions_table(rows, NOW, 3))
+    return console.export_text()

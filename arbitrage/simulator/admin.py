@@ -12,6 +12,7 @@ from aiohttp import web
 from arbitrage.simulator.dialects import available_dialects
 from arbitrage.simulator.errors import SimError
 from arbitrage.simulator.scenario import ScenarioError, instrument_from_dict
+from arbitrage.simulator.state import SimulatorState, simulator_state
 
 AdminHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -30,10 +31,8 @@ def add_admin_routes(app: web.Application) -> None:
     router.add_post("/admin/instruments", _guard(post_instruments))
 
 
-def _state(request: web.Request) -> Any:
-    from arbitrage.simulator.app import STATE_KEY
-
-    return request.app[STATE_KEY]
+def _state(request: web.Request) -> SimulatorState:
+    return simulator_state(request)
 
 
 def _guard(handler: AdminHandler) -> AdminHandler:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
 
 import structlog
 from aiohttp import web
 
+from arbitrage.simulator.admin import add_admin_routes
 from arbitrage.simulator.dialects import get_dialect
 from arbitrage.simulator.dialects.common import Dialect, RequestContext, SimRequest
-from arbitrage.simulator.engine import Engine
 from arbitrage.simulator.errors import ErrorKind
-from arbitrage.simulator.faults import Fault, FaultAction, FaultRegistry, LostMode
-from arbitrage.simulator.requestlog import RequestLog, RequestRecord
+from arbitrage.simulator.faults import Fault, FaultAction, LostMode
+from arbitrage.simulator.requestlog import RequestRecord
+from arbitrage.simulator.state import STATE_KEY, SimulatorState
 from arbitrage.simulator.venue import Venue
 
 log = structlog.get_logger(__name__)
@@ -25,19 +25,7 @@ SERVICE_UNAVAILABLE_PAGE = (
 )
 
 
-@dataclass
-class SimulatorState:
-    engine: Engine
-    faults: FaultRegistry = field(default_factory=FaultRegistry)
-    requests: RequestLog = field(default_factory=RequestLog)
-
-
-STATE_KEY = web.AppKey("simulator_state", SimulatorState)
-
-
 def create_app(state: SimulatorState) -> web.Application:
-    from arbitrage.simulator.admin import add_admin_routes
-
     app = web.Application(client_max_size=1024 * 1024)
     app[STATE_KEY] = state
     add_admin_routes(app)

@@ -14,12 +14,13 @@ from typing import Any
 
 from aiohttp import web
 
-from arbitrage.simulator.app import SimulatorState, create_app
+from arbitrage.simulator.app import create_app
 from arbitrage.simulator.dialects import dialect_problem
 from arbitrage.simulator.engine import Clock, Engine
 from arbitrage.simulator.faults import FaultRegistry
 from arbitrage.simulator.requestlog import RequestLog
 from arbitrage.simulator.scenario import Scenario, ScenarioError, load_scenario
+from arbitrage.simulator.state import SimulatorState
 
 __all__ = ["ScenarioError", "SimulatorServer", "run_forever"]
 

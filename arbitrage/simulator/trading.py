@@ -8,7 +8,6 @@ A validated order may still fill only partly (thin book, see :func:`executable_q
 from __future__ import annotations
 
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
 
 from arbitrage.simulator.accounts import (
     Account,
@@ -23,9 +22,7 @@ from arbitrage.simulator.accounts import (
 )
 from arbitrage.simulator.errors import ErrorKind, SimError
 from arbitrage.simulator.instruments import Instrument
-
-if TYPE_CHECKING:
-    from arbitrage.simulator.venue import Venue
+from arbitrage.simulator.venue import Venue
 
 ZERO = Decimal(0)
 BPS = Decimal(10000)

@@ -1,6 +1,7 @@
 """One simulated exchange (venue): its instruments, accounts, id counters, leverage and mode rules, margin views.
 
-Order execution lives in :mod:`arbitrage.simulator.trading`, funding settlement in :mod:`arbitrage.simulator.funding`.
+Order execution (:func:`arbitrage.simulator.trading.execute_order`, which takes a venue) lives in
+:mod:`arbitrage.simulator.trading`, funding settlement in :mod:`arbitrage.simulator.funding`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from arbitrage.simulator.accounts import (
     Account,
     MarginMode,
     Order,
-    OrderRequest,
     Position,
     PositionSide,
 )
@@ -243,11 +243,6 @@ class Venue:
         account.update_time = self.now()
 
     # ----------------------------------------------------------------- orders
-    def place_order(self, account: Account, request: OrderRequest) -> Order:
-        from arbitrage.simulator.trading import execute_order
-
-        return execute_order(self, account, request)
-
     def get_order(
         self, account: Account, symbol: str | None = None, order_id: str | None = None, client_order_id: str | None = None
     ) -> Order:

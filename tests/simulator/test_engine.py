@@ -14,6 +14,7 @@ from arbitrage.simulator.engine import Engine
 from arbitrage.simulator.errors import ErrorKind, SimError
 from arbitrage.simulator.instruments import Instrument, LeverageTier
 from arbitrage.simulator.scenario import Scenario
+from arbitrage.simulator.trading import execute_order
 from arbitrage.simulator.venue import Venue, VenueConfig
 
 S = "BTC/USDT:USDT"
@@ -115,7 +116,7 @@ def test_order_rejections(venue: Venue, account: Account, request_: OrderRequest
     if kind is ErrorKind.NOTIONAL_BELOW_MIN:
         venue.instrument(S).mark_price = D("40000")  # 0.002 × 40 000 = 80 < 100
     with pytest.raises(SimError) as caught:
-        venue.place_order(account, request_)
+        execute_order(venue, account, request_)
     assert caught.value.kind is kind
     assert account.orders == []
     assert account.balance == D("10000")
@@ -124,12 +125,12 @@ def test_order_rejections(venue: Venue, account: Account, request_: OrderRequest
 def test_delisted_symbol_rejected(engine: Engine, venue: Venue, account: Account) -> None:
     engine.delist("binanceusdm", S)
     with pytest.raises(SimError) as caught:
-        venue.place_order(account, buy("0.01"))
+        execute_order(venue, account, buy("0.01"))
     assert caught.value.kind is ErrorKind.SYMBOL_DELISTED
 
 
 def test_market_order_fills_at_mark_with_taker_fee(venue: Venue, account: Account) -> None:
-    order = venue.place_order(account, buy("0.01", client_order_id="c1"))
+    order = execute_order(venue, account, buy("0.01", client_order_id="c1"))
     assert order.avg_price == D("60000")
     assert order.cum_quote == D("600")
     assert order.fee == D("0.3")
@@ -146,14 +147,14 @@ def test_market_order_fills_at_mark_with_taker_fee(venue: Venue, account: Accoun
 def test_slippage_moves_fill_price_against_taker(engine: Engine, account: Account) -> None:
     venue = engine.venue("binanceusdm")
     venue.config.slippage_bps = D("10")
-    assert venue.place_order(account, buy("0.01")).avg_price == D("60060")
-    assert venue.place_order(account, sell("0.01")).avg_price == D("59940")
+    assert execute_order(venue, account, buy("0.01")).avg_price == D("60060")
+    assert execute_order(venue, account, sell("0.01")).avg_price == D("59940")
 
 
 def test_duplicate_client_order_id_rejected(venue: Venue, account: Account) -> None:
-    venue.place_order(account, buy("0.01", client_order_id="same"))
+    execute_order(venue, account, buy("0.01", client_order_id="same"))
     with pytest.raises(SimError) as caught:
-        venue.place_order(account, buy("0.01", client_order_id="same"))
+        execute_order(venue, account, buy("0.01", client_order_id="same"))
     assert caught.value.kind is ErrorKind.DUPLICATE_CLIENT_ORDER_ID
     assert len(account.orders) == 1
 
@@ -172,24 +173,24 @@ def test_unknown_order_lookup(venue: Venue, account: Account) -> None:
     ],
 )
 def test_reduce_only_cannot_increase_or_flip(venue: Venue, account: Account, close: OrderRequest, kind: ErrorKind) -> None:
-    venue.place_order(account, buy("0.01"))
+    execute_order(venue, account, buy("0.01"))
     with pytest.raises(SimError) as caught:
-        venue.place_order(account, close)
+        execute_order(venue, account, close)
     assert caught.value.kind is kind
     assert account.position(S, PositionSide.BOTH).size == D("0.01")
 
 
 def test_reduce_only_close_skips_min_notional_and_realizes_pnl(venue: Venue, account: Account) -> None:
-    venue.place_order(account, buy("0.01"))
+    execute_order(venue, account, buy("0.01"))
     instrument = venue.instrument(S)
     instrument.mark_price = D("61000")
     instrument.min_notional = D("500")
     with pytest.raises(SimError) as caught:
-        venue.place_order(account, sell("0.002"))  # 122 USDT, not reduce-only: min notional applies
+        execute_order(venue, account, sell("0.002"))  # 122 USDT, not reduce-only: min notional applies
     assert caught.value.kind is ErrorKind.NOTIONAL_BELOW_MIN
-    close = venue.place_order(account, sell("0.002", reduce_only=True))  # reduce-only: allowed
+    close = execute_order(venue, account, sell("0.002", reduce_only=True))  # reduce-only: allowed
     assert close.realized_pnl == D("2")  # (61000 − 60000) × 0.002
-    venue.place_order(account, sell("0.008", reduce_only=True))
+    execute_order(venue, account, sell("0.008", reduce_only=True))
     assert account.open_positions() == []
     assert account.realized_pnl == D("10")
     fees = D("0.3") + D("0.061") + D("0.244")
@@ -197,12 +198,12 @@ def test_reduce_only_close_skips_min_notional_and_realizes_pnl(venue: Venue, acc
 
 
 def test_one_way_weighted_entry_and_flip(venue: Venue, account: Account) -> None:
-    venue.place_order(account, buy("0.01"))
+    execute_order(venue, account, buy("0.01"))
     venue.instrument(S).mark_price = D("63000")
-    venue.place_order(account, buy("0.02"))
+    execute_order(venue, account, buy("0.02"))
     position = account.position(S, PositionSide.BOTH)
     assert position.entry_price == D("62000")  # (0.01 × 60000 + 0.02 × 63000) / 0.03
-    order = venue.place_order(account, sell("0.05"))  # closes 0.03, opens short 0.02 at 63000
+    order = execute_order(venue, account, sell("0.05"))  # closes 0.03, opens short 0.02 at 63000
     assert order.realized_pnl == D("30")  # (63000 − 62000) × 0.03
     position = account.position(S, PositionSide.BOTH)
     assert position.size == D("-0.02")
@@ -210,21 +211,21 @@ def test_one_way_weighted_entry_and_flip(venue: Venue, account: Account) -> None
 
 
 def test_hedge_mode_keeps_long_and_short_apart(venue: Venue, hedge: Account) -> None:
-    venue.place_order(hedge, buy("0.01", position_side=PositionSide.LONG))
-    venue.place_order(hedge, sell("0.02", position_side=PositionSide.SHORT))
+    execute_order(venue, hedge, buy("0.01", position_side=PositionSide.LONG))
+    execute_order(venue, hedge, sell("0.02", position_side=PositionSide.SHORT))
     assert hedge.position(S, PositionSide.LONG).size == D("0.01")
     assert hedge.position(S, PositionSide.SHORT).size == D("-0.02")
-    venue.place_order(hedge, sell("0.01", position_side=PositionSide.LONG))  # close the long
+    execute_order(venue, hedge, sell("0.01", position_side=PositionSide.LONG))  # close the long
     assert hedge.position(S, PositionSide.LONG) is None
     assert hedge.position(S, PositionSide.SHORT).size == D("-0.02")
     with pytest.raises(SimError) as caught:
-        venue.place_order(hedge, sell("0.01", position_side=PositionSide.LONG))
+        execute_order(venue, hedge, sell("0.01", position_side=PositionSide.LONG))
     assert caught.value.kind is ErrorKind.NO_POSITION
     with pytest.raises(SimError) as caught:
-        venue.place_order(hedge, buy("0.03", position_side=PositionSide.SHORT))
+        execute_order(venue, hedge, buy("0.03", position_side=PositionSide.SHORT))
     assert caught.value.kind is ErrorKind.REDUCE_ONLY_REJECTED
     with pytest.raises(SimError) as caught:
-        venue.place_order(hedge, buy("0.01"))
+        execute_order(venue, hedge, buy("0.01"))
     assert caught.value.kind is ErrorKind.POSITION_SIDE_MISMATCH
 
 
@@ -242,7 +243,7 @@ def test_leverage_range_follows_tier_of_position(
     venue: Venue, account: Account, position_qty: str | None, leverage: int, kind: ErrorKind | None
 ) -> None:
     if position_qty:
-        venue.place_order(account, buy(position_qty))
+        execute_order(venue, account, buy(position_qty))
     if kind is None:
         change = venue.set_leverage(account, S, leverage)
         assert (change.long, change.short) == (leverage, leverage)
@@ -269,7 +270,7 @@ def test_venue_may_refuse_leverage_change_with_open_position(clock: FakeClock) -
     engine.add_instrument("bingx", btc())
     account = engine.add_account("bingx", "k", "s", "10000")
     venue = engine.venue("bingx")
-    venue.place_order(account, buy("0.01"))
+    execute_order(venue, account, buy("0.01"))
     with pytest.raises(SimError) as caught:
         venue.set_leverage(account, S, 10)
     assert caught.value.kind is ErrorKind.LEVERAGE_POSITION_OPEN
@@ -279,7 +280,7 @@ def test_venue_may_refuse_leverage_change_with_open_position(clock: FakeClock) -
 def test_order_beyond_tier_for_current_leverage_rejected(venue: Venue, account: Account) -> None:
     venue.set_leverage(account, S, 100)
     with pytest.raises(SimError) as caught:
-        venue.place_order(account, buy("1"))  # 60 000 notional needs ≤ 50×
+        execute_order(venue, account, buy("1"))  # 60 000 notional needs ≤ 50×
     assert caught.value.kind is ErrorKind.POSITION_EXCEEDS_LEVERAGE_TIER
 
 
@@ -291,7 +292,7 @@ def test_position_and_margin_mode_changes(venue: Venue, account: Account) -> Non
     with pytest.raises(SimError) as caught:
         venue.set_margin_mode(account, S, MarginMode.ISOLATED)
     assert caught.value.kind is ErrorKind.MARGIN_MODE_NOT_MODIFIED
-    venue.place_order(account, buy("0.01"))
+    execute_order(venue, account, buy("0.01"))
     with pytest.raises(SimError) as caught:
         venue.set_position_mode(account, True)
     assert caught.value.kind is ErrorKind.POSITION_MODE_POSITION_OPEN
@@ -311,7 +312,7 @@ def test_position_and_margin_mode_changes(venue: Venue, account: Account) -> Non
 )
 def test_funding_sign(engine: Engine, clock: FakeClock, account: Account, side: Side, rate: str, expected: str) -> None:
     venue = engine.venue("binanceusdm")
-    venue.place_order(account, OrderRequest(S, side, D("0.1")))
+    execute_order(venue, account, OrderRequest(S, side, D("0.1")))
     engine.set_funding("binanceusdm", S, rate=rate)
     balance_before = account.balance
     clock.advance(60_000)
@@ -326,12 +327,12 @@ def test_funding_sign(engine: Engine, clock: FakeClock, account: Account, side: 
 
 def test_funding_delay_snapshots_at_funding_time_and_pays_later(engine: Engine, clock: FakeClock, account: Account) -> None:
     venue = engine.venue("binanceusdm")
-    venue.place_order(account, buy("0.1"))
+    execute_order(venue, account, buy("0.1"))
     engine.set_funding("binanceusdm", S, delay_s=5)
     balance_before = account.balance
     clock.advance(60_000)
     assert engine.process_due() == []  # snapshotted, not yet paid
-    venue.place_order(account, sell("0.1", reduce_only=True))  # closing after the instant does not matter
+    execute_order(venue, account, sell("0.1", reduce_only=True))  # closing after the instant does not matter
     balance_after_close = account.balance
     assert account.funding_history == []
     clock.advance(5_000)
@@ -343,7 +344,7 @@ def test_funding_delay_snapshots_at_funding_time_and_pays_later(engine: Engine, 
 
 
 def test_missed_funding_instants_are_caught_up(engine: Engine, clock: FakeClock, account: Account) -> None:
-    engine.venue("binanceusdm").place_order(account, buy("0.1"))
+    execute_order(engine.venue("binanceusdm"), account, buy("0.1"))
     engine.set_funding("binanceusdm", S, interval_s=10)
     clock.advance(60_000 + 25_000)  # instants at +60 s, +70 s, +80 s
     assert [s.funding_time for s in engine.process_due()] == [T0 + 60_000, T0 + 70_000, T0 + 80_000]
@@ -355,7 +356,7 @@ async def test_wait_for_settlement_wakes_on_the_background_clock() -> None:
     engine.add_venue("binanceusdm")
     engine.add_instrument("binanceusdm", btc(next_funding_time=engine.now() + 100_000))
     account = engine.add_account("binanceusdm", "k", "s", "10000")
-    engine.venue("binanceusdm").place_order(account, OrderRequest(S, Side.SELL, D("0.1")))
+    execute_order(engine.venue("binanceusdm"), account, OrderRequest(S, Side.SELL, D("0.1")))
     engine.start()
     try:
         instrument = engine.set_funding("binanceusdm", S, next_funding_in_seconds=0.2, delay_s=0.1)
@@ -402,7 +403,7 @@ def test_reset_rebuilds_from_scenario_and_dump_is_json(clock: FakeClock) -> None
     ).apply(engine)
     venue = engine.venue("binanceusdm")
     assert venue.instrument(S).next_funding_time == T0 + 2000
-    venue.place_order(venue.default_account(), buy("0.001"))
+    execute_order(venue, venue.default_account(), buy("0.001"))
     json.dumps(engine.dump())
     clock.advance(10_000)
     engine.reset()
@@ -414,7 +415,7 @@ def test_reset_rebuilds_from_scenario_and_dump_is_json(clock: FakeClock) -> None
 async def test_wait_for_settlement_default_targets_a_delayed_snapshot(
     engine: Engine, clock: FakeClock, account: Account
 ) -> None:
-    engine.venue("binanceusdm").place_order(account, buy("0.1"))
+    execute_order(engine.venue("binanceusdm"), account, buy("0.1"))
     engine.set_funding("binanceusdm", S, delay_s=5)
     clock.advance(60_000)
     engine.process_due()  # snapshotted at T0 + 60 s, payable at T0 + 65 s

@@ -16,6 +16,7 @@ from arbitrage.exchanges.factory import build_connectors
 from arbitrage.settings import Settings
 from arbitrage.simulator.accounts import OrderRequest, Side
 from arbitrage.simulator.server import SimulatorServer
+from arbitrage.simulator.trading import execute_order
 
 S = "BTC/USDT:USDT"
 PRICE = Decimal("60000")  # every venue's BTC mark in the default scenario (no slippage)
@@ -200,8 +201,8 @@ async def test_market_liquidity_from_the_scenario_caps_every_order(scenario: dic
         assert instrument.to_dict()["market_liquidity"] == "30"
         account = server.engine.account("mexc")
         venue = server.engine.venue("mexc")
-        first = venue.place_order(account, OrderRequest(S, Side.BUY, Decimal(100)))
-        second = venue.place_order(account, OrderRequest(S, Side.BUY, Decimal(20)))
+        first = execute_order(venue, account, OrderRequest(S, Side.BUY, Decimal(100)))
+        second = execute_order(venue, account, OrderRequest(S, Side.BUY, Decimal(20)))
         assert (first.status.value, first.executed_qty) == ("EXPIRED", Decimal(30))
         assert (second.status.value, second.executed_qty) == ("FILLED", Decimal(20))
         assert account.position(S, first.position_side).size == Decimal(50)

@@ -31,6 +31,7 @@ from multidict import CIMultiDictProxy
 
 from arbitrage.simulator.errors import ErrorKind, SimError
 from arbitrage.simulator.faults import FaultAction
+from arbitrage.simulator.trading import execute_order
 
 if TYPE_CHECKING:
     from arbitrage.simulator.accounts import Account, Order, OrderRequest
@@ -101,7 +102,7 @@ class RequestContext:
         return self.request.params
 
     def place_order(self, account: Account, request: OrderRequest) -> Order:
-        """``venue.place_order`` with matching order-level faults applied (used up only if the order executes):
+        """:func:`execute_order` on this venue with matching order-level faults applied (used up only if the order executes):
         ``partial_fill`` caps the fill, ``index_lag`` hides the executed order from lookups for a while."""
         partial = lag = None
         if self.faults is not None:
@@ -112,7 +113,7 @@ class RequestContext:
             lag = self.faults.order_fault(FaultAction.INDEX_LAG, *where)
         if partial is not None:
             request = replace(request, max_fill_quantity=partial.max_fill_quantity(request.quantity))
-        order = self.venue.place_order(account, request)
+        order = execute_order(self.venue, account, request)
         if partial is not None and self.faults is not None:
             self.faults.use(partial)
             self.partial_fill_id = partial.id

@@ -19,6 +19,8 @@ from arbitrage.db.session import Database
 from arbitrage.domain.funding import next_funding_time
 from arbitrage.domain.status import Status
 from arbitrage.presenters import format_time_left
+from arbitrage.services.pipeline_config import PipelineConfig
+from arbitrage.settings import load_settings
 
 Run = Callable[..., Any]  # the `run` fixture of tests/cli/conftest.py
 FUNDING = next_funding_time(datetime.now(UTC), 8)  # the simulator's schedule: 00/08/16 UTC
@@ -64,8 +66,11 @@ def test_subscribe_list_show_cancel(run: Run, db_url: str, sim: object) -> None:
     row = json.loads(created.stdout)
     assert row["status"] == "SCHEDULED"
     assert (row["amount"], row["leverage"], row["lead_seconds"], row["side"]) == ("0.01", "5", 30, "SHORT")
-    assert row["trigger_at"] == (FUNDING - timedelta(seconds=31)).isoformat()  # bingx: 30 s + 1 s of headroom
-    assert row["entry_deadline"] == (FUNDING - timedelta(seconds=30)).isoformat()
+    assert row["entry_deadline"] == (FUNDING - timedelta(seconds=30)).isoformat()  # bingx's minimum lead
+    assert row["trigger_at"] == PipelineConfig.from_settings(load_settings()).trigger_time(
+        Subscription(funding_time=FUNDING, lead_seconds=30, primary_exchange="bingx", hedge_exchange="bybit")
+    ).isoformat()
+    assert datetime.fromisoformat(row["trigger_at"]) < datetime.fromisoformat(row["entry_deadline"])
     assert datetime.fromisoformat(row["funding_time"]) == FUNDING
 
     second = run(*_option(SUBSCRIBE, "--side", "LONG"), "--force")  # a long pays bingx's positive rate

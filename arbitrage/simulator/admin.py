@@ -11,6 +11,7 @@ from aiohttp import web
 
 from arbitrage.simulator.dialects import available_dialects
 from arbitrage.simulator.errors import SimError
+from arbitrage.simulator.rate_limits import rate_limit_config
 from arbitrage.simulator.scenario import ScenarioError, instrument_from_dict
 from arbitrage.simulator.state import SimulatorState, simulator_state
 
@@ -29,6 +30,7 @@ def add_admin_routes(app: web.Application) -> None:
     router.add_post("/admin/funding", _guard(post_funding))
     router.add_post("/admin/accounts", _guard(post_accounts))
     router.add_post("/admin/instruments", _guard(post_instruments))
+    router.add_post("/admin/rate_limits", _guard(post_rate_limits))
 
 
 def _state(request: web.Request) -> SimulatorState:
@@ -66,6 +68,7 @@ async def get_state(request: web.Request) -> web.StreamResponse:
     dump = state.engine.dump()
     dump["faults"] = [fault.to_dict() for fault in state.faults.list()]
     dump["dialects"] = available_dialects()
+    dump["rate_limit_usage"] = state.limiter.usage()
     return web.json_response(dump)
 
 
@@ -86,6 +89,7 @@ async def post_reset(request: web.Request) -> web.StreamResponse:
     state = _state(request)
     body = await _body(request)
     state.engine.reset()
+    state.limiter.clear()
     if body.get("faults", True):
         state.faults.clear()
     if body.get("requests", True):
@@ -177,3 +181,14 @@ async def post_instruments(request: web.Request) -> web.StreamResponse:
         renames = {"interval_seconds": "funding_interval_s", "delay_seconds": "settlement_delay_s"}
         instrument = engine.update_instrument(exchange_id, symbol, **{renames.get(k, k): v for k, v in body.items()})
     return web.json_response({"instrument": instrument.to_dict()})
+
+
+async def post_rate_limits(request: web.Request) -> web.StreamResponse:
+    """Replace one venue's limits (scenario ``settings.rate_limits`` format; its windows start empty) until the next
+    reset."""
+    body = await _body(request)
+    state = _state(request)
+    venue = state.engine.venue(body["exchange"])
+    venue.config.rate_limits = rate_limit_config(venue.id, body.get("rate_limits"))
+    state.limiter.clear(venue.id)
+    return web.json_response({"rate_limits": venue.config.rate_limits.to_dict()})

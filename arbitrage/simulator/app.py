@@ -1,4 +1,4 @@
-"""The aiohttp application: ``/{exchange_id}/...`` → fault injection → dialect; ``/admin/...`` → admin API."""
+"""The aiohttp application: ``/{exchange_id}/...`` → rate limits → fault injection → dialect; ``/admin/...`` → admin API."""
 
 from __future__ import annotations
 
@@ -35,12 +35,15 @@ def create_app(state: SimulatorState) -> web.Application:
 
 async def handle_exchange_request(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE_KEY]
+    exchange_id = request.match_info["exchange"]
+    connection_delay_ms = await _new_connection_delay(state, request, exchange_id)
     received_ns = time.time_ns()
     started = time.perf_counter()
-    exchange_id = request.match_info["exchange"]
     path = "/" + request.match_info["tail"]
     sim_request = await SimRequest.from_aiohttp(request, exchange_id, path, received_ns)
     record = state.requests.start(received_ns, exchange_id, request.method, path, sim_request.params)
+    if connection_delay_ms:
+        record.extra["new_connection_delay_ms"] = connection_delay_ms
     try:
         return await _dispatch(state, request, sim_request, record)
     finally:
@@ -60,11 +63,20 @@ async def _dispatch(
         text = f"the {sim_request.exchange_id} dialect is not implemented in this simulator build"
         return _finish(record, web.Response(status=501, text=text))
 
+    refusal, usages = state.limiter.admit(
+        venue.id, venue.config.rate_limits, sim_request.method, sim_request.path, sim_request.params,
+        dialect.api_key(sim_request), request.remote or "unknown",
+    )
+    if refusal is not None:  # refused at the door: not processed, and no fault is used up
+        record.error_kind, record.error_message = refusal.rule.kind.value, refusal.message
+        return _finish(record, dialect.rate_limit_response(refusal, sim_request), "rate_limited")
     fault = state.faults.take(sim_request.exchange_id, sim_request.method, sim_request.path, sim_request.params)
     # A live exchange finishes what it received even when the client hangs up meanwhile (say, it timed out while
     # the request was held): processing is shielded from the handler's cancellation.
     processing = asyncio.ensure_future(_process(state, dialect, venue, request, sim_request, record, fault))
     response = await asyncio.shield(processing)
+    if usages and not response.prepared:
+        response.headers.update(dialect.rate_limit_headers(usages))
     if fault is not None and record.outcome == f"fault:{FaultAction.LOST_RESPONSE.value}":
         if fault.lost_mode is LostMode.DROP:
             _drop(request)
@@ -123,6 +135,17 @@ def _fault_response(
         record.outcome = "fault:drop"
         return web.Response(status=499)
     return None
+
+
+async def _new_connection_delay(state: SimulatorState, request: web.Request, exchange_id: str) -> int:
+    """Hold the first request of a new TCP connection as long as the venue's TLS handshake would take."""
+    if not state.first_on_connection(request.transport):
+        return 0
+    venue = state.engine.venues.get(exchange_id)
+    delay_ms = venue.config.new_connection_delay_ms if venue is not None else 0
+    if delay_ms:
+        await asyncio.sleep(delay_ms / 1000)
+    return delay_ms
 
 
 def _drop(request: web.Request) -> None:

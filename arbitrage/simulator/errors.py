@@ -46,7 +46,9 @@ class ErrorKind(StrEnum):
     AUTH_BAD_SIGNATURE = "AUTH_BAD_SIGNATURE"
     AUTH_TIMESTAMP = "AUTH_TIMESTAMP"
     UNKNOWN_ENDPOINT = "UNKNOWN_ENDPOINT"
-    RATE_LIMITED = "RATE_LIMITED"
+    RATE_LIMITED = "RATE_LIMITED"  # too many requests (or too much request weight)
+    ORDER_RATE_LIMITED = "ORDER_RATE_LIMITED"  # too many new orders (Binance -1015)
+    IP_RATE_LIMITED = "IP_RATE_LIMITED"  # the per-IP budget is spent (Bybit answers HTTP 403)
     INTERNAL_ERROR = "INTERNAL_ERROR"
     MAINTENANCE = "MAINTENANCE"
     UNKNOWN_VENUE = "UNKNOWN_VENUE"

@@ -26,7 +26,7 @@ class RequestRecord:
     path: str
     params: dict[str, Any]
     status: int | None = None
-    outcome: str = "pending"  # ok | error | fault:<kind> | dropped | pending
+    outcome: str = "pending"  # ok | error | rate_limited | fault:<kind> | dropped | pending
     error_kind: str | None = None
     error_message: str | None = None
     fault_id: int | None = None

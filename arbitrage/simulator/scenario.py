@@ -3,7 +3,8 @@
 ```yaml
 venues:
   binanceusdm:
-    settings: {slippage_bps: 0, refuse_leverage_change_with_position: false, options: {}}
+    settings: {slippage_bps: 0, refuse_leverage_change_with_position: false, options: {},
+               rate_limits: {scale: 1, rules: {}}, new_connection_delay_ms: 0}   # see rate_limits.py
     instruments:
       - symbol: BTC/USDT:USDT
         tick_size: "0.10"
@@ -42,7 +43,10 @@ DEFAULT_SCENARIO = Path(__file__).with_name("scenarios") / "default.json"
 
 _INSTRUMENT_DECIMALS = ("tick_size", "step_size", "min_qty", "max_qty", "min_notional", "mark_price")
 _OPTIONAL_DECIMALS = ("contract_size", "maker_fee", "taker_fee", "index_price", "funding_rate", "market_liquidity")
-_VENUE_SETTINGS = {"id_style", "id_starts", "refuse_leverage_change_with_position", "slippage_bps", "options"}
+_VENUE_SETTINGS = {
+    "id_style", "id_starts", "refuse_leverage_change_with_position", "slippage_bps", "options", "rate_limits",
+    "new_connection_delay_ms",
+}
 
 
 class ScenarioError(ValueError):

@@ -1,13 +1,16 @@
-"""What the HTTP app and the admin API share: the engine, the fault registry, the request log, the rate limiter."""
+"""What the HTTP app and the admin API share: the engine, faults, the request log, rate-limit counters, connections."""
 
 from __future__ import annotations
 
+import weakref
+from asyncio import BaseTransport
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from arbitrage.simulator.engine import Engine
 from arbitrage.simulator.faults import FaultRegistry
+from arbitrage.simulator.rate_limits import RateLimiter
 from arbitrage.simulator.requestlog import RequestLog
 
 
@@ -16,6 +19,15 @@ class SimulatorState:
     engine: Engine
     faults: FaultRegistry = field(default_factory=FaultRegistry)
     requests: RequestLog = field(default_factory=RequestLog)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    connections: weakref.WeakSet[BaseTransport] = field(default_factory=weakref.WeakSet)  # seen (not new)
+
+    def first_on_connection(self, transport: BaseTransport | None) -> bool:
+        """True for the first request seen on this TCP connection (keep-alive reuses the transport)."""
+        if transport is None or transport in self.connections:
+            return False
+        self.connections.add(transport)
+        return True
 
 
 STATE_KEY = web.AppKey("simulator_state", SimulatorState)

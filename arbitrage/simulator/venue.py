@@ -22,6 +22,7 @@ from arbitrage.simulator.accounts import (
 )
 from arbitrage.simulator.errors import ErrorKind, SimError
 from arbitrage.simulator.instruments import Instrument
+from arbitrage.simulator.rate_limits import RateLimitConfig, rate_limit_config
 
 ZERO = Decimal(0)
 
@@ -50,6 +51,8 @@ class VenueConfig:
     refuse_leverage_change_with_position: bool = False  # BingX: no leverage change with an open position
     slippage_bps: Decimal = ZERO  # market fills at mark × (1 ± bps/10 000), rounded to tick
     options: dict[str, Any] = field(default_factory=dict)  # dialect knobs (e.g. recv windows)
+    rate_limits: RateLimitConfig = field(default_factory=RateLimitConfig)
+    new_connection_delay_ms: int = 0  # the first request on a new TCP connection waits this long (TLS handshake)
 
     @classmethod
     def for_exchange(cls, exchange_id: str, **overrides: Any) -> VenueConfig:
@@ -58,6 +61,11 @@ class VenueConfig:
         settings.update(overrides)
         if "slippage_bps" in settings:
             settings["slippage_bps"] = Decimal(str(settings["slippage_bps"]))
+        settings["rate_limits"] = rate_limit_config(exchange_id, settings.get("rate_limits"))
+        delay = int(settings.get("new_connection_delay_ms", 0))
+        if delay < 0:
+            raise ValueError("new_connection_delay_ms must be >= 0")
+        settings["new_connection_delay_ms"] = delay
         return cls(exchange_id=exchange_id, id_starts=id_starts, **settings)
 
 
@@ -310,6 +318,8 @@ class Venue:
                 "refuse_leverage_change_with_position": self.config.refuse_leverage_change_with_position,
                 "slippage_bps": str(self.config.slippage_bps),
                 "options": self.config.options,
+                "rate_limits": self.config.rate_limits.to_dict(),
+                "new_connection_delay_ms": self.config.new_connection_delay_ms,
             },
             "instruments": {symbol: inst.to_dict() for symbol, inst in self.instruments.items()},
             "accounts": [self.account_dict(account) for account in self.accounts.values()],

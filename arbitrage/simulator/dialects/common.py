@@ -31,6 +31,7 @@ from multidict import CIMultiDictProxy
 
 from arbitrage.simulator.errors import ErrorKind, SimError
 from arbitrage.simulator.faults import FaultAction
+from arbitrage.simulator.rate_limits import Refusal, Usage
 from arbitrage.simulator.trading import execute_order
 
 if TYPE_CHECKING:
@@ -166,12 +167,26 @@ class Dialect:
     """Routing + error rendering for one exchange. Subclass, set ``exchange_id``, implement the two hooks."""
 
     exchange_id: str = ""
+    api_key_headers: tuple[str, ...] = ()  # where a request carries its API key (rate limits count per key)
 
     def __init__(self) -> None:
         self.routes: list[Route] = []
         self._symbol_cache: dict[tuple[int, str], str] = {}
 
     # -- hooks --------------------------------------------------------------------------------
+    def api_key(self, request: SimRequest) -> str | None:
+        return next((request.headers[name] for name in self.api_key_headers if request.headers.get(name)), None)
+
+    def rate_limit_response(self, refusal: Refusal, request: SimRequest) -> web.Response:
+        """The exchange's answer to a request over one of its rate limits (the request is not processed)."""
+        response = self.error_response(refusal.rule.kind, refusal.message, refusal.details)
+        response.headers.update(self.rate_limit_headers([], refusal))
+        return response
+
+    def rate_limit_headers(self, usages: list[Usage], refusal: Refusal | None = None) -> dict[str, str]:
+        """Response headers reporting the budgets a request used (none by default)."""
+        return {}
+
     def authenticate(self, ctx: RequestContext) -> Account:
         raise NotImplementedError
 

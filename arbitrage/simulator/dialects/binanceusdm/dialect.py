@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from arbitrage.simulator.dialects.common import (
 )
 from arbitrage.simulator.errors import ErrorKind as K
 from arbitrage.simulator.errors import SimError
+from arbitrage.simulator.rate_limits import Refusal, Usage
 
 DEFAULT_RECV_WINDOW_MS = 5000
 MAX_RECV_WINDOW_MS = 60000
@@ -62,16 +64,62 @@ ERRORS: dict[K, tuple[int, int, str]] = {
     K.RATE_LIMITED: (
         429,
         -1003,
-        "Too many requests; current limit of IP(127.0.0.1) is 2400 requests per minute. "
-        "Please use the websocket for live updates to avoid polling the API.",
+        "Too much request weight used; current limit is {limit} request weight per {interval}. "
+        "Please use WebSocket Streams for live updates to avoid polling the API.",
     ),
+    K.IP_RATE_LIMITED: (
+        429,
+        -1003,
+        "Too much request weight used; current limit is {limit} request weight per {interval}. "
+        "Please use WebSocket Streams for live updates to avoid polling the API.",
+    ),
+    K.ORDER_RATE_LIMITED: (429, -1015, "Too many new orders; current limit is {limit} orders per {interval}."),
     K.INTERNAL_ERROR: (500, -1001, "Internal error; unable to process your request. Please try again."),
     K.MAINTENANCE: (503, -1000, "System is under maintenance."),
 }
 
 
+# The documented defaults, for rate-limit errors injected as faults (the limiter passes its own numbers).
+RATE_LIMIT_DEFAULTS = {
+    K.RATE_LIMITED: {"limit": 2400, "window_ms": 60_000},
+    K.IP_RATE_LIMITED: {"limit": 2400, "window_ms": 60_000},
+    K.ORDER_RATE_LIMITED: {"limit": 300, "window_ms": 10_000},
+}
+
+
+def interval_text(window_ms: int, *, orders: bool) -> str:
+    """Binance's wording of a limit's interval: ``1 MINUTE`` for weight; ``TEN_SECONDS``, ``MINUTE`` for orders."""
+    named = {10_000: "TEN_SECONDS", 60_000: "MINUTE"}
+    if orders and window_ms in named:
+        return named[window_ms]
+    if window_ms % 60_000 == 0:
+        return f"{window_ms // 60_000} MINUTE"
+    if window_ms % 1000 == 0:
+        return f"{window_ms // 1000} SECOND"
+    return f"{window_ms} MILLISECOND"
+
+
+def interval_suffix(window_ms: int) -> str:
+    """The interval in Binance's usage headers: ``X-MBX-USED-WEIGHT-1M``, ``X-MBX-ORDER-COUNT-10S``."""
+    if window_ms % 60_000 == 0:
+        return f"{window_ms // 60_000}M"
+    if window_ms % 1000 == 0:
+        return f"{window_ms // 1000}S"
+    return f"{window_ms}MS"
+
+
 class BinanceUsdmDialect(Dialect):
     exchange_id = "binanceusdm"
+    api_key_headers = ("X-MBX-APIKEY",)
+
+    def rate_limit_headers(self, usages: list[Usage], refusal: Refusal | None = None) -> dict[str, str]:
+        headers = {}
+        for usage in usages:
+            kind = "ORDER-COUNT" if usage.rule.kind is K.ORDER_RATE_LIMITED else "USED-WEIGHT"
+            headers[f"X-MBX-{kind}-{interval_suffix(usage.rule.window_ms)}"] = str(usage.used)
+        if refusal is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(refusal.retry_after_ms / 1000)))
+        return headers
 
     def authenticate(self, ctx: RequestContext) -> Account:
         request = ctx.request
@@ -113,6 +161,9 @@ class BinanceUsdmDialect(Dialect):
             return 400, {"code": -2011, "msg": "Unknown order sent."}
         status, code, template = ERRORS.get(kind, (400, -1000, "An unknown error occurred while processing the request."))
         code = int(details.get("code", code))
+        if kind in RATE_LIMIT_DEFAULTS:
+            details = {**RATE_LIMIT_DEFAULTS[kind], **details}
+            details["interval"] = interval_text(int(details["window_ms"]), orders=kind is K.ORDER_RATE_LIMITED)
         return status, {"code": code, "msg": render_message(template, message, details)}
 
 

@@ -87,16 +87,19 @@ ERRORS: dict[K, tuple[int, int, str]] = {
     K.UNKNOWN_ENDPOINT: (200, 100400, "this api is not exist"),
     K.UNKNOWN_VENUE: (200, 100400, "this api is not exist"),
     K.RATE_LIMITED: (200, 100410, "rate limitation"),
+    K.ORDER_RATE_LIMITED: (200, 100410, "rate limitation"),
+    K.IP_RATE_LIMITED: (200, 100410, "rate limitation"),
     K.INTERNAL_ERROR: (200, 100500, "Internal system error"),
     K.MAINTENANCE: (503, 100503, "The system is under maintenance, please try again later"),
 }
 # request-level rejections carry the envelope timestamp, business rejections an empty ``data`` object (as live)
 _REQUEST_LEVEL = {K.AUTH_MISSING_KEY, K.AUTH_INVALID_KEY, K.AUTH_BAD_SIGNATURE, K.AUTH_TIMESTAMP, K.UNKNOWN_ENDPOINT,
-                  K.UNKNOWN_VENUE, K.RATE_LIMITED}
+                  K.UNKNOWN_VENUE, K.RATE_LIMITED, K.ORDER_RATE_LIMITED, K.IP_RATE_LIMITED}
 
 
 class BingxDialect(Dialect):
     exchange_id = "bingx"
+    api_key_headers = ("X-BX-APIKEY",)
 
     def symbol_id(self, instrument: Instrument) -> str:
         return dashed_id(instrument)

@@ -6,6 +6,7 @@ classifies a rejection by ``retCode`` (and by substrings of the whole body, e.g.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +21,7 @@ from arbitrage.simulator.dialects.common import (
 )
 from arbitrage.simulator.errors import ErrorKind as K
 from arbitrage.simulator.errors import SimError
+from arbitrage.simulator.rate_limits import Refusal, Scope, Usage
 
 DEFAULT_RECV_WINDOW_MS = 5000
 FUTURE_TOLERANCE_MS = 1000  # Bybit: server_time - recv_window <= timestamp < server_time + 1000
@@ -69,7 +71,8 @@ ERRORS: dict[K, tuple[int, str]] = {
     ),  # InvalidNonce
     K.UNKNOWN_ENDPOINT: (10017, "route not found"),
     K.UNKNOWN_VENUE: (10017, "route not found"),
-    K.RATE_LIMITED: (10006, "Too many visits. Exceeded the API Rate Limit."),  # RateLimitExceeded
+    K.RATE_LIMITED: (10006, "Too many visits!"),  # RateLimitExceeded
+    K.ORDER_RATE_LIMITED: (10006, "Too many visits!"),
     K.INTERNAL_ERROR: (10016, "Server error."),  # ExchangeError
     K.MAINTENANCE: (10016, "Service is restarting, please retry later."),
 }
@@ -94,8 +97,31 @@ def _message_details(kind: K, details: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+# Over the per-IP limit Bybit answers HTTP 403 with this text (no envelope); ccxt maps a 403 to RateLimitExceeded.
+IP_LIMIT_TEXT = "access too frequent"
+
+
 class BybitDialect(Dialect):
     exchange_id = "bybit"
+    api_key_headers = ("X-BAPI-API-KEY",)
+
+    def rate_limit_headers(self, usages: list[Usage], refusal: Refusal | None = None) -> dict[str, str]:
+        """Bybit reports the per-UID budget of the endpoint: limit, remaining, and when it frees up (epoch ms)."""
+        now = wall_time_ms()
+        if refusal is not None:
+            if refusal.rule.scope is not Scope.ACCOUNT:
+                return {}
+            rule, remaining, reset_ms = refusal.rule, 0, now + math.ceil(refusal.retry_after_ms)
+        else:
+            usage = next((usage for usage in usages if usage.rule.scope is Scope.ACCOUNT), None)
+            if usage is None:
+                return {}
+            rule, remaining, reset_ms = usage.rule, max(0, usage.rule.limit - usage.used), now
+        return {
+            "X-Bapi-Limit": str(rule.limit),
+            "X-Bapi-Limit-Status": str(remaining),
+            "X-Bapi-Limit-Reset-Timestamp": str(reset_ms),
+        }
 
     def authenticate(self, ctx: RequestContext) -> Account:
         request = ctx.request
@@ -126,6 +152,8 @@ class BybitDialect(Dialect):
         return account
 
     def error_body(self, kind: K, message: str, details: Mapping[str, Any]) -> tuple[int, Any]:
+        if kind is K.IP_RATE_LIMITED:
+            return 403, IP_LIMIT_TEXT
         code, template = ERRORS.get(kind, (10016, "Server error."))
         code = int(details.get("code", code))
         text = render_message(template, message, _message_details(kind, details))

@@ -10,10 +10,13 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from aiohttp import web
+
 from arbitrage.simulator.accounts import Account
 from arbitrage.simulator.dialects.common import (
     Dialect,
     RequestContext,
+    SimRequest,
     parse_int,
     render_message,
     signature_matches,
@@ -23,6 +26,7 @@ from arbitrage.simulator.dialects.common import (
 from arbitrage.simulator.errors import ErrorKind as K
 from arbitrage.simulator.errors import SimError
 from arbitrage.simulator.instruments import Instrument
+from arbitrage.simulator.rate_limits import Refusal
 
 # MEXC's documented window: "Request-Time more or less than 10 s" is rejected; the optional Recv-Window header
 # (seconds, max 60) widens it. Scenario option ``request_time_window_ms`` overrides the default.
@@ -71,6 +75,8 @@ ERRORS: dict[K, tuple[int, str]] = {
     K.AUTH_BAD_SIGNATURE: (602, "Signature verification failed!"),  # AuthenticationError
     K.AUTH_TIMESTAMP: (TIMESTAMP_CODE, TIMESTAMP_MESSAGE),  # InvalidNonce
     K.RATE_LIMITED: (510, "Requests are too frequent!"),  # RateLimitExceeded
+    K.ORDER_RATE_LIMITED: (510, "Requests are too frequent!"),
+    K.IP_RATE_LIMITED: (510, "Requests are too frequent!"),
     K.INTERNAL_ERROR: (500, "Internal error"),  # ExchangeError
     K.MAINTENANCE: (500, "System under maintenance, please try again later"),  # OnMaintenance (broad)
 }
@@ -84,12 +90,20 @@ SPOT_ERRORS: dict[K, tuple[int, str]] = {
     K.MISSING_PARAMETER: (700004, "Mandatory parameter '{param}' was not sent, was empty/null, or malformed."),
     K.INVALID_PARAMETER: (700004, "Parameter '{param}' is not valid."),
     K.RATE_LIMITED: (429, "Too Many Requests"),
+    K.ORDER_RATE_LIMITED: (429, "Too Many Requests"),
+    K.IP_RATE_LIMITED: (429, "Too Many Requests"),
     K.MAINTENANCE: (500, "System under maintenance"),
 }
 
 
 class MexcDialect(Dialect):
     exchange_id = "mexc"
+    api_key_headers = ("ApiKey", "X-MEXC-APIKEY")
+
+    def rate_limit_response(self, refusal: Refusal, request: SimRequest) -> web.Response:
+        """Spot v3 calls (made by ccxt's load_markets) answer in the spot format."""
+        spot = {"spot": True} if request.path.startswith(SPOT_PREFIX) else {}
+        return self.error_response(refusal.rule.kind, refusal.message, {**refusal.details, **spot})
 
     def symbol_id(self, instrument: Instrument) -> str:
         return underscore_id(instrument)

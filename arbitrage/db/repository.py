@@ -26,12 +26,11 @@ from arbitrage.db.models import (
     utcnow,
 )
 from arbitrage.domain import Leg, OrderPurpose, OrderSide, Side
-from arbitrage.domain.status import OrderStatus, Status, check_transition
+from arbitrage.domain.status import CARRIES_REASON, OrderStatus, Status, check_transition
 from arbitrage.logging import get_logger
 
 log = get_logger(__name__)
 
-_PROBLEM_STATUSES = (Status.ERROR, Status.NEEDS_ATTENTION)
 
 
 class SubscriptionNotFound(LookupError):
@@ -142,8 +141,8 @@ async def transition(
     now: datetime | None = None,
 ) -> SubscriptionEvent:
     """Move `subscription` to `to_status` (raises `InvalidTransition` if the table forbids it, `StatusConflict`
-    if the stored status is no longer the one this object holds). For ERROR / NEEDS_ATTENTION the message is
-    also stored as `error_message` unless one is given."""
+    if the stored status is no longer the one this object holds). For the statuses of `CARRIES_REASON` (ERROR,
+    NEEDS_ATTENTION, SKIPPED) the message is also stored as `error_message` unless one is given."""
     from_status = Status(subscription.status)
     to_status = Status(to_status)
     check_transition(from_status, to_status)
@@ -152,7 +151,7 @@ async def transition(
     seconds_in_previous = round((now - subscription.status_changed_at).total_seconds(), 3)
     details = {**(details or {}), "seconds_in_previous_status": seconds_in_previous}
     values: dict[str, Any] = {"status": to_status, "updated_at": now, "status_changed_at": now}
-    if error_message is None and to_status in _PROBLEM_STATUSES:
+    if error_message is None and to_status in CARRIES_REASON:
         error_message = message
     if error_message is not None:
         values["error_message"] = error_message

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
 from arbitrage.domain import Leg, OrderPurpose
 from arbitrage.domain.status import ORDER_IN_DOUBT, OrderStatus, Status
@@ -188,7 +189,15 @@ def _apply(orders: Sequence[OrderFact], updates: Iterable[OrderUpdate]) -> list[
     ]
 
 
-def open_exposure(orders: Iterable[OrderFact], leg: Leg) -> Decimal:
+class FilledOrder(Protocol):
+    """An order as exposure needs it: an `OrderFact`, or an order row."""
+
+    leg: Leg
+    purpose: OrderPurpose
+    filled: Decimal
+
+
+def open_exposure(orders: Iterable[FilledOrder], leg: Leg) -> Decimal:
     """What a leg holds according to our own orders: filled opens minus filled closes and unwinds."""
     return sum((o.filled if o.purpose is OrderPurpose.OPEN else -o.filled for o in orders if o.leg is leg), ZERO)
 

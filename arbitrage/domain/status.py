@@ -78,6 +78,8 @@ IN_PROGRESS: frozenset[Status] = frozenset(
 )
 # Statuses in which the subscription may hold positions on the exchanges.
 HOLDING: frozenset[Status] = frozenset({Status.OPENING, Status.OPEN, Status.CLOSING})
+# Statuses whose row says why: the transition's reason is stored in `error_message`.
+CARRIES_REASON: frozenset[Status] = frozenset({Status.ERROR, Status.NEEDS_ATTENTION, Status.SKIPPED})
 # Orders whose outcome is not known yet: they may have reached an exchange and are looked up before anything else.
 ORDER_IN_DOUBT: frozenset[OrderStatus] = frozenset({OrderStatus.PENDING, OrderStatus.SENT, OrderStatus.UNKNOWN})
 

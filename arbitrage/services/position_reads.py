@@ -8,79 +8,73 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
-from arbitrage.db import repository as repo
 from arbitrage.db.models import Subscription
 from arbitrage.domain.status import HOLDING
 from arbitrage.exchanges.connector import ExchangeError
 from arbitrage.services.leg_specs import LegSpec
 from arbitrage.services.order_lookup import PositionProbe
-
-if TYPE_CHECKING:
-    from arbitrage.services.pipeline import Pipeline
+from arbitrage.services.step_context import StepContext
 
 
-def open_probe(pipeline: Pipeline, subscription: Subscription, spec: LegSpec) -> PositionProbe:
+def open_probe(ctx: StepContext, subscription: Subscription, spec: LegSpec) -> PositionProbe:
     """What the exchange's position shows an open of this leg may have opened; None where it cannot tell (the
     exchange and symbol are shared with another active subscription, or the position cannot be read)."""
 
     async def probe() -> Decimal | None:
-        held, problem = await position_held(pipeline, subscription, spec)
+        held, problem = await position_held(ctx, subscription, spec)
         return None if problem else held
 
     return probe
 
 
 async def position_held(
-    pipeline: Pipeline, subscription: Subscription, spec: LegSpec
+    ctx: StepContext, subscription: Subscription, spec: LegSpec
 ) -> tuple[Decimal, str | None]:
     """The exchange's position on this leg's side, when it can be attributed to this subscription alone."""
-    sharing = await other_active_subscriptions(pipeline, subscription, spec)
+    sharing = await other_active_subscriptions(ctx, subscription, spec)
     if sharing:
         return Decimal(0), f"{spec.exchange} {spec.symbol} is shared with subscription(s) {sharing}"
     try:
-        positions = await pipeline.connectors.get(spec.exchange).fetch_positions(spec.symbol)
+        positions = await ctx.connector(spec.exchange).fetch_positions(spec.symbol)
     except ExchangeError as error:
         return Decimal(0), f"could not read the {spec.exchange} position ({error.user_message})"
     return sum((p.amount for p in positions if p.side == spec.side.value), Decimal(0)), None
 
 
-async def confirmed_flat(pipeline: Pipeline, subscription: Subscription, specs: Sequence[LegSpec]) -> bool:
+async def confirmed_flat(ctx: StepContext, subscription: Subscription, specs: Sequence[LegSpec]) -> bool:
     """True only when the exchanges show none of these legs' positions (read again before saying a reduction
     failed: a late-executing close can have done the job while its retries were refused)."""
     for spec in specs:
-        held, problem = await position_held(pipeline, subscription, spec)
+        held, problem = await position_held(ctx, subscription, spec)
         if problem or held > 0:
             return False
     return True
 
 
-async def check_flat(pipeline: Pipeline, subscription: Subscription, specs: Sequence[LegSpec]) -> str | None:
+async def check_flat(ctx: StepContext, subscription: Subscription, specs: Sequence[LegSpec]) -> str | None:
     """After the closes filled: is anything left? A residual position is ours unless another active subscription
     trades the same exchange and symbol (one-way accounts net them), in which case it is noted, not escalated."""
     problems = []
     for spec in specs:
         try:
-            positions = await pipeline.connectors.get(spec.exchange).fetch_positions(spec.symbol)
+            positions = await ctx.connector(spec.exchange).fetch_positions(spec.symbol)
         except ExchangeError as error:
             problems.append(f"could not verify {spec.exchange} is flat: {error.user_message}")
             continue
         for position in positions:
             residual = f"{spec.exchange} still holds {position.side} {position.amount} {spec.symbol}"
-            sharing = await other_active_subscriptions(pipeline, subscription, spec)
+            sharing = await other_active_subscriptions(ctx, subscription, spec)
             if not sharing:
                 problems.append(residual)
                 continue
-            async with pipeline.db.unit_of_work() as session:
-                await repo.add_event(session, subscription.id, "position_shared",
-                                     message=f"{residual}; it belongs to subscription(s) {sharing}")
+            await ctx.journal.event(subscription.id, "position_shared",
+                                    f"{residual}; it belongs to subscription(s) {sharing}")
     return "; ".join(problems) or None
 
 
-async def other_active_subscriptions(pipeline: Pipeline, subscription: Subscription, spec: LegSpec) -> list[int]:
-    async with pipeline.db.unit_of_work() as session:
-        active = await repo.list_subscriptions(session, HOLDING)
+async def other_active_subscriptions(ctx: StepContext, subscription: Subscription, spec: LegSpec) -> list[int]:
+    active = await ctx.journal.subscriptions_in(HOLDING)
     return [
         other.id for other in active
         if other.id != subscription.id

@@ -179,16 +179,16 @@ async def test_when_the_orders_cannot_be_recorded_nothing_is_sent(sim, harness_f
     """The order rows and OPENING are one transaction ahead of the trigger: if it fails, nothing goes out."""
     from sqlalchemy.exc import OperationalError
 
-    from arbitrage.services import position_legs
+    from arbitrage.db import repository
 
-    real_transition = position_legs.repo.transition
+    real_transition = repository.transition
 
     async def failing(session, subscription, to_status, **kwargs):
         if to_status is Status.OPENING:
             raise OperationalError("UPDATE subscriptions", {}, Exception("database is locked"))
         return await real_transition(session, subscription, to_status, **kwargs)
 
-    monkeypatch.setattr(position_legs.repo, "transition", failing)
+    monkeypatch.setattr(repository, "transition", failing)
     harness = await harness_factory(f"sqlite:///{tmp_path / 'db.sqlite'}")
     sim.engine.set_funding("bybit", BTC, rate=Decimal("0.0004"))
     subscription_id, _ = await harness.subscribe("bybit", "binanceusdm", Side.SHORT, funding_in=5)

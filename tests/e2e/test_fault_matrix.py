@@ -71,10 +71,14 @@ async def check(harness: DaemonHarness, results: dict[Cell, Subscription]) -> No
     assert found == {}
 
 
-@pytest.mark.parametrize("step", ["open", "close"])
-async def test_order_faults(step, migrated_database_url, harness_factory) -> None:
+async def test_open_faults(migrated_database_url, harness_factory) -> None:
     harness = await harness_factory(migrated_database_url, lead_seconds=LEAD_SECONDS, **SETTINGS)
-    await check(harness, await run_cells(harness, order_cells(step)))
+    await check(harness, await run_cells(harness, order_cells("open")))
+
+
+async def test_close_faults(harness_factory, tmp_path) -> None:
+    harness = await harness_factory(f"sqlite:///{tmp_path / 'db.sqlite'}", lead_seconds=LEAD_SECONDS, **SETTINGS)
+    await check(harness, await run_cells(harness, order_cells("close")))
 
 
 async def test_leverage_funding_lookup_and_position_faults(harness_factory, tmp_path) -> None:

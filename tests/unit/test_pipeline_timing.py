@@ -7,8 +7,8 @@ import pytest
 
 from arbitrage.db.models import Order, Subscription
 from arbitrage.domain import Leg, OrderPurpose
+from arbitrage.domain.reconcile import open_exposure
 from arbitrage.services.pipeline_config import PipelineConfig
-from arbitrage.services.position_legs import open_exposure
 
 FUNDING = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 MIN_LEADS = {"binanceusdm": 0, "bybit": 0, "bingx": 30, "mexc": 0}

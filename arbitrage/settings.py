@@ -29,13 +29,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
 from arbitrage.domain import EXCHANGE_ALIASES, EXCHANGE_IDS
+from arbitrage.domain.venues import VENUES
 
 ENV_PREFIX = "ARBITRAGE_"
 ENV_FILE_VARIABLE = "ARBITRAGE_ENV_FILE"
 DEFAULT_DATABASE_URL = "sqlite:///arbitrage.db"
 
-# BingX does not count positions opened in the last 30 s before settlement for funding.
-DEFAULT_MIN_LEAD_SECONDS: dict[str, int] = {"bingx": 30}
+DEFAULT_MIN_LEAD_SECONDS: dict[str, int] = {venue.id: venue.min_lead_seconds for venue in VENUES.values()}
 DEFAULT_ORDER_RECV_WINDOW_MS = 3000
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}

@@ -1,16 +1,15 @@
 """The pure domain layer: no I/O, no ccxt, SQLAlchemy or structlog.
 
-This module holds the shared vocabulary every layer speaks: the exchange ids and the small enums whose
-upper/lower-case string values are stored in the database and read by users in SQL.
+This module holds the shared vocabulary every layer speaks: the exchange ids (from `venues.py`, one row per
+exchange) and the small enums whose upper/lower-case string values are stored in the database and read by users
+in SQL.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-EXCHANGE_IDS: tuple[str, ...] = ("binanceusdm", "bybit", "bingx", "mexc")
-# User input may say `binance`; everything stored or configured uses ccxt's id `binanceusdm`.
-EXCHANGE_ALIASES: dict[str, str] = {"binance": "binanceusdm"}
+from arbitrage.domain.venues import EXCHANGE_ALIASES, EXCHANGE_IDS
 
 
 class UnknownExchange(ValueError):

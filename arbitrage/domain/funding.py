@@ -20,17 +20,13 @@ from types import MappingProxyType
 
 from arbitrage.domain import Side
 from arbitrage.domain.errors import ValidationError
+from arbitrage.domain.venues import VENUES
 
 DEFAULT_ENTRY_SAFETY_MARGIN_SECONDS = 1.0
 
 # Multiply the amount a venue reports (as ccxt passes it through) to get + received / - paid.
 FUNDING_AMOUNT_SIGN: Mapping[str, int] = MappingProxyType(
-    {
-        "binanceusdm": 1,  # `income`: + received
-        "bingx": 1,  # `income`: + received
-        "mexc": 1,  # `funding`: + received
-        "bybit": -1,  # ccxt maps amount = `execFee`, a fee field where + = paid
-    }
+    {venue.id: venue.funding_amount_sign for venue in VENUES.values()}
 )
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Literal, TypeAlias
 
 from arbitrage.domain.errors import LeverageError
+from arbitrage.domain.venues import VENUES
 
 MAX_KEYWORD: Literal["max"] = "max"
 MIN_LEVERAGE = 1
@@ -23,7 +24,7 @@ LeverageRequest: TypeAlias = int | Literal["max"]
 
 # Documented venue maxima, used only when the exchange cannot report tiers for the market.
 DEFAULT_MAX_LEVERAGE: Mapping[str, int] = MappingProxyType(
-    {"binanceusdm": 125, "bybit": 100, "bingx": 125, "mexc": 50}
+    {venue.id: venue.default_max_leverage for venue in VENUES.values()}
 )
 
 

@@ -117,9 +117,13 @@ def cell_symbols(count: int) -> list[str]:
 
 
 def matrix_scenario(base: dict[str, Any], symbols: list[str]) -> dict[str, Any]:
-    """The default scenario with one BTC-like instrument per cell on every venue, and room in every account."""
+    """The default scenario with one BTC-like instrument per cell on every venue, and room in every account.
+
+    Every cell trades at one funding instant, a burst far over the exchanges' order limits; this matrix is about
+    faults, not rate limits, so the simulator's limits are raised a hundredfold."""
     scenario = copy.deepcopy(base)
     for venue in scenario["venues"].values():
+        venue.setdefault("settings", {})["rate_limits"] = {"scale": 100}
         template = next(i for i in venue["instruments"] if i["symbol"] == "BTC/USDT:USDT")
         venue["instruments"] += [{**copy.deepcopy(template), "symbol": symbol} for symbol in symbols]
         for account in venue["accounts"]:

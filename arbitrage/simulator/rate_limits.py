@@ -74,7 +74,8 @@ DOCUMENTED_RULES: dict[str, tuple[Rule, ...]] = {
         Rule("ip", 600, 5_000, Scope.IP, K.IP_RATE_LIMITED),
     ),
     "bingx": (
-        Rule("orders", 5, 1_000, Scope.ACCOUNT, K.ORDER_RATE_LIMITED, "POST", "/openApi/swap/v2/trade/order"),
+        # 10 / s since BingX raised it from 5 / s on 2025-10-16
+        Rule("orders", 10, 1_000, Scope.ACCOUNT, K.ORDER_RATE_LIMITED, "POST", "/openApi/swap/v2/trade/order"),
         Rule("ip_account", 2000, 10_000, Scope.IP, K.IP_RATE_LIMITED, signed=True),  # the account-interface group
         Rule("ip_market", 500, 10_000, Scope.IP, K.IP_RATE_LIMITED, signed=False),  # the market-data group
     ),

@@ -190,7 +190,7 @@ def scenario_without_limits(scenario: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.usefixtures("scenario_without_limits")
 async def test_scenario_turns_limits_off_or_raises_them(sim: SimulatorServer, ccxt_client: Callable[..., Any]) -> None:
     assert sim.engine.venue("bybit").config.rate_limits.enabled is False
-    assert {rule.name: rule.limit for rule in sim.engine.venue("bingx").config.rate_limits.rules}["orders"] == 15
+    assert {rule.name: rule.limit for rule in sim.engine.venue("bingx").config.rate_limits.rules}["orders"] == 30
     bybit = await client(ccxt_client, "bybit")
     await asyncio.gather(*(bybit.create_order(S, "market", "buy", 0.01) for _ in range(15)))
     assert executed_orders(sim, "bybit") == 15 and refusals(sim, "bybit") == 0

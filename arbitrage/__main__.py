@@ -1,5 +1,5 @@
 """`python -m arbitrage` runs the `arbitrage` command."""
 
-from arbitrage.cli import main
+from arbitrage.cli.app import main
 
 raise SystemExit(main())

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from arbitrage.cli import main
+from arbitrage.cli.app import main
 from arbitrage.logging import clear_registered_secrets, reset_logging
 from arbitrage.simulator.server import SimulatorServer
 

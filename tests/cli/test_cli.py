@@ -18,7 +18,7 @@ from arbitrage.db.models import Subscription
 from arbitrage.db.session import Database
 from arbitrage.domain.funding import next_funding_time
 from arbitrage.domain.status import Status
-from arbitrage.presenters import format_time_left
+from arbitrage.cli.presenters import format_time_left
 from arbitrage.services.pipeline_config import PipelineConfig
 from arbitrage.settings import load_settings
 

@@ -131,7 +131,7 @@ def test_commands_log_warnings_only_unless_verbose(run: Run, sim: Any) -> None:
 def test_a_quieter_configured_level_is_kept(run: Run, sim: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ARBITRAGE_LOG_LEVEL", "ERROR")
     assert run("--verbose", "markets", "refresh", "--exchange", "bybit").stderr != ""  # --verbose still wins
-    from arbitrage.cli_context import cli_log_level, options
+    from arbitrage.cli.context import cli_log_level, options
 
     options.verbose = False
     assert cli_log_level("ERROR", daemon=False) == "ERROR"

@@ -16,7 +16,7 @@ from rich.console import Console
 from arbitrage.db import repository as repo
 from arbitrage.db.session import Database
 from arbitrage.db.models import SubscriptionEvent
-from arbitrage.demo import DemoPlan, format_event, run_demo
+from arbitrage.cli.demo import DemoPlan, format_event, run_demo
 from arbitrage.domain.status import Status
 from arbitrage.simulator.server import SimulatorServer
 

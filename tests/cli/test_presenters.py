@@ -10,7 +10,7 @@ from rich.console import Console
 from arbitrage.db.models import Subscription
 from arbitrage.domain import Side
 from arbitrage.domain.status import Status
-from arbitrage.presenters import (
+from arbitrage.cli.presenters import (
     format_leverage,
     format_pair,
     format_time_left,

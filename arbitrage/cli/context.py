@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from arbitrage.db.migrate import current_revision, upgrade_to_head
 from arbitrage.db.session import Database
 from arbitrage.logging import configure_logging, register_secrets
-from arbitrage.presenters import to_json
+from arbitrage.cli.presenters import to_json
 from arbitrage.settings import Settings, SettingsError, database_backend, load_settings
 
 T = TypeVar("T")

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from arbitrage.cli_context import (
+from arbitrage.cli.context import (
     RUNTIME_ERROR,
     CliError,
     load_cli_settings,
@@ -18,10 +18,10 @@ from arbitrage.cli_context import (
     print_json,
     stdout_console,
 )
-from arbitrage.cli_validation import InputError, parse_exchange, parse_symbol
+from arbitrage.cli.validation import InputError, parse_exchange, parse_symbol
 from arbitrage.db import repository as repo
 from arbitrage.db.models import SymbolFilter
-from arbitrage.presenters import format_time_left, row_to_dict
+from arbitrage.cli.presenters import format_time_left, row_to_dict
 from arbitrage.services.market_refresh import RefreshSummary
 from arbitrage.settings import Settings
 

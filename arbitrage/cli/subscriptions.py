@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rich.console import Console
 
-from arbitrage.cli_context import (
+from arbitrage.cli.context import (
     RUNTIME_ERROR,
     CliError,
     check_database_location,
@@ -21,7 +21,7 @@ from arbitrage.cli_context import (
     print_json,
     stdout_console,
 )
-from arbitrage.cli_validation import (
+from arbitrage.cli.validation import (
     InputError,
     NewSubscription,
     SubscribeInput,
@@ -31,7 +31,7 @@ from arbitrage.db import repository as repo
 from arbitrage.db.models import FundingPayment, Order, Subscription, SubscriptionEvent
 from arbitrage.domain import EXCHANGE_IDS
 from arbitrage.domain.status import Status
-from arbitrage.presenters import (
+from arbitrage.cli.presenters import (
     events_table,
     orders_table,
     payments_table,
@@ -101,7 +101,7 @@ def subscribe(
             require_funding_time=False,
         )
         check_database_location(settings, create=True)
-        from arbitrage.cli_market_checks import connectors_for  # imports ccxt: only for this command
+        from arbitrage.cli.market_checks import connectors_for  # imports ccxt: only for this command
 
         connectors = connectors_for(settings, [request.primary_exchange, request.hedge_exchange])
     except InputError as error:
@@ -126,8 +126,8 @@ async def _check_and_create(
 ) -> tuple[dict[str, object], list[str], list[str]]:
     """Every check against the exchanges and the existing database, then (only if all pass) the row and the market
     rows fetched for it, in one transaction: a refused request writes nothing and creates no database."""
-    from arbitrage.cli_market_checks import PendingCatalog, check_against_markets, store_fetched
-    from arbitrage.cli_trader_checks import (
+    from arbitrage.cli.market_checks import PendingCatalog, check_against_markets, store_fetched
+    from arbitrage.cli.trader_checks import (
         CredentialsRejected,
         check_credentials,
         check_duplicate,

@@ -16,19 +16,10 @@ import typer
 from rich.console import Console
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
-from arbitrage import cli_subscriptions
-from arbitrage.cli_markets import markets_app
-from arbitrage.cli_context import (
-    RUNTIME_ERROR,
-    CliError,
-    check_database_location,
-    debug_enabled,
-    opening_database,
-    load_cli_settings,
-    options,
-    sqlite_path,
-)
-from arbitrage.db.migrate import current_revision, head_revision, upgrade_to_head
+from arbitrage.cli import subscriptions
+from arbitrage.cli.context import RUNTIME_ERROR, CliError, debug_enabled, load_cli_settings, options
+from arbitrage.cli.db import db_app
+from arbitrage.cli.markets import markets_app
 from arbitrage.logging import redact_text
 from arbitrage.settings import ENV_FILE_VARIABLE
 
@@ -39,7 +30,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(markets_app, name="markets")
 
@@ -65,37 +55,10 @@ def _global_options(
     options.debug = debug
 
 
-app.command("subscribe")(cli_subscriptions.subscribe)
-app.command("list")(cli_subscriptions.list_subscriptions)
-app.command("show")(cli_subscriptions.show)
-app.command("cancel")(cli_subscriptions.cancel)
-
-
-@db_app.command("upgrade")
-def db_upgrade() -> None:
-    """Bring the database to the newest schema (other commands do this by themselves)."""
-    settings = load_cli_settings()
-    check_database_location(settings, create=True)
-    asyncio.run(opening_database(settings, upgrade_to_head(settings.database_url)))
-    typer.echo(f"database at revision {asyncio.run(current_revision(settings.database_url))} (head)")
-
-
-@db_app.command("current")
-def db_current() -> None:
-    """Show the database's schema revision."""
-    settings = load_cli_settings()
-    if not check_database_location(settings, create=False):
-        typer.echo(f"none (no database file at {sqlite_path(settings.database_url)}; `arbitrage db upgrade` or "
-                   "`arbitrage subscribe` creates it)")
-        return
-    current = asyncio.run(opening_database(settings, current_revision(settings.database_url)))
-    head = head_revision()
-    if current is None:
-        typer.echo("none (empty database; run `arbitrage db upgrade`)")
-    elif current == head:
-        typer.echo(f"{current} (head)")
-    else:
-        typer.echo(f"{current} (head is {head}; run `arbitrage db upgrade`)")
+app.command("subscribe")(subscriptions.subscribe)
+app.command("list")(subscriptions.list_subscriptions)
+app.command("show")(subscriptions.show)
+app.command("cancel")(subscriptions.cancel)
 
 
 @app.command("simulator")
@@ -149,7 +112,7 @@ def run() -> None:
 def demo() -> None:
     """One complete funding cycle against the built-in simulator: no keys, no network, about 22 seconds."""
     load_cli_settings()  # the timeline is the output; log lines only for warnings and worse
-    from arbitrage.demo import run_demo
+    from arbitrage.cli.demo import run_demo
 
     code = asyncio.run(run_demo())
     if code:

@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from arbitrage.cli_validation import InputError, NewSubscription, check_timing
+from arbitrage.cli.validation import InputError, NewSubscription, check_timing
 from arbitrage.db import repository as repo
 from arbitrage.db.models import SymbolFilter
 from arbitrage.db.session import Database

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from arbitrage.cli_validation import InputError, SubscribeInput, validate_subscribe
+from arbitrage.cli.validation import InputError, SubscribeInput, validate_subscribe
 from arbitrage.domain import Side
 
 NOW = datetime(2030, 1, 1, 7, 0, tzinfo=UTC)

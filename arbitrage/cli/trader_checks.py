@@ -16,8 +16,8 @@ import asyncio
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from arbitrage.cli_market_checks import MarketView
-from arbitrage.cli_validation import InputError, NewSubscription
+from arbitrage.cli.market_checks import MarketView
+from arbitrage.cli.validation import InputError, NewSubscription
 from arbitrage.db import repository as repo
 from arbitrage.db.session import Database
 from arbitrage.domain.funding import side_receipt_rate

@@ -1,4 +1,4 @@
-"""The aiohttp application: ``/{exchange_id}/...`` → rate limits → fault injection → dialect; ``/admin/...`` → admin API."""
+"""The aiohttp application: ``/{exchange_id}/...`` → rate limits → fault injection → dialect; ``/admin/...`` → admin."""
 
 from __future__ import annotations
 

@@ -197,7 +197,7 @@ async def test_stale_timestamp(make_binance: Any) -> None:
         await exchange.fetch_balance()
 
 
-# Appendix C of the wire spec: the keys of bodies ccxt 4.5.90 was verified against.
+# The keys of the bodies ccxt 4.5.90 was verified against.
 APPENDIX_C_KEYS = {
     "order": {"orderId", "symbol", "status", "clientOrderId", "price", "avgPrice", "origQty", "executedQty", "cumQty",
               "cumQuote", "timeInForce", "type", "reduceOnly", "closePosition", "side", "positionSide", "stopPrice",

@@ -22,12 +22,12 @@ ETH = "ETH/USDT:USDT"
 SOL = "SOL/USDT:USDT"
 VENUE = "bingx"
 ORDER = "/openApi/swap/v2/trade/order"
-DAEMON_OPTIONS = {"defaultType": "swap"}  # spec §6
+DAEMON_OPTIONS = {"defaultType": "swap"}  # the daemon's configuration
 
 
 @pytest.fixture
 def make_bingx(ccxt_client: Callable[..., Any]) -> Callable[..., Any]:
-    """Factory for ccxt bingx clients (spec §6 config unless ``daemon=False``)."""
+    """Factory for ccxt bingx clients (the daemon's configuration unless ``daemon=False``)."""
 
     def make(daemon: bool = True, **config: Any) -> Any:
         settings: dict[str, Any] = {}
@@ -321,7 +321,7 @@ async def test_signature_is_checked_on_the_raw_query(sim: SimulatorServer, bingx
     assert account(sim).orders[0].client_order_id == "a:b.c"
 
 
-SPEC_VECTORS = [  # spec §9: apiKey testkey, secret testsecret, timestamp 1700000000000
+SPEC_VECTORS = [  # signatures ccxt 4.5.90 computes for apiKey testkey, secret testsecret, timestamp 1700000000000
     ("POST", "/openApi/swap/v2/trade/leverage?leverage=5&side=BOTH&symbol=BTC-USDT&timestamp=1700000000000"
      "&signature=2b820acdceb2dd87503574d88534e068046503e83b614ed72ed4f5d0ed2957b3"),
     ("GET", "/openApi/swap/v2/user/positions?timestamp=1700000000000"
@@ -411,8 +411,8 @@ def test_every_error_kind_has_a_bingx_code(kind: ErrorKind) -> None:
     assert body["code"] != 0 and body["msg"] and status in (200, 503)
 
 
-# ----------------------------------------------------------------------------- Appendix C shapes
-APPENDIX_C_KEYS = {
+# ----------------------------------------------------------------------------- body shapes ccxt reads
+BODY_KEYS = {
     "contract": {"contractId", "symbol", "size", "quantityPrecision", "pricePrecision", "feeRate", "makerFeeRate",
                  "takerFeeRate", "tradeMinLimit", "tradeMinQuantity", "tradeMinUSDT", "maxLongLeverage",
                  "maxShortLeverage", "currency", "asset", "status", "apiStateOpen", "apiStateClose", "ensureTrigger",
@@ -437,26 +437,26 @@ APPENDIX_C_KEYS = {
 }
 
 
-async def test_bodies_have_appendix_c_keys_and_types(sim: SimulatorServer, bingx: Any) -> None:
+async def test_bodies_have_the_keys_and_types_ccxt_reads(sim: SimulatorServer, bingx: Any) -> None:
     contract = (await bingx.swapV2PublicGetQuoteContracts())["data"][0]
-    assert set(contract) == APPENDIX_C_KEYS["contract"]
+    assert set(contract) == BODY_KEYS["contract"]
     assert (contract["apiStateOpen"], contract["quantityPrecision"], contract["currency"]) == ("true", "4", "USDT")
     index = (await bingx.fetch_funding_rate(S))["info"]
-    assert set(index) == APPENDIX_C_KEYS["premiumIndex"] and isinstance(index["nextFundingTime"], int)
+    assert set(index) == BODY_KEYS["premiumIndex"] and isinstance(index["nextFundingTime"], int)
     ack = await bingx.create_order(S, "market", "buy", 0.01, params={"clientOrderId": "k-1"})
-    assert set(ack["info"]) == APPENDIX_C_KEYS["order_ack"] and isinstance(ack["info"]["orderId"], int)
+    assert set(ack["info"]) == BODY_KEYS["order_ack"] and isinstance(ack["info"]["orderId"], int)
     detail = (await bingx.fetch_order(ack["id"], S))["info"]
-    assert set(detail) == APPENDIX_C_KEYS["order"]
+    assert set(detail) == BODY_KEYS["order"]
     assert (detail["origQty"], detail["leverage"], detail["commission"]) == ("0.0100", "20X", "-0.300000")
     [position] = await bingx.fetch_positions([S])
-    assert set(position["info"]) == APPENDIX_C_KEYS["position"] and position["info"]["isolated"] is False
+    assert set(position["info"]) == BODY_KEYS["position"] and position["info"]["isolated"] is False
     balance = await bingx.fetch_balance()
-    assert set(balance["info"]["data"][0]) == APPENDIX_C_KEYS["balance"]
+    assert set(balance["info"]["data"][0]) == BODY_KEYS["balance"]
     mode = await bingx.swapV1PrivateGetPositionSideDual()
     assert mode["data"] == {"dualSidePosition": "false"}
     [fill] = (await bingx.swapV2PrivateGetTradeAllFillOrders({"symbol": "BTC-USDT"}))["data"]["fill_orders"]
-    assert set(fill) == APPENDIX_C_KEYS["fill"] and fill["filledTm"].endswith("Z")
+    assert set(fill) == BODY_KEYS["fill"] and fill["filledTm"].endswith("Z")
     sim.engine.set_funding(VENUE, S, next_funding_in_seconds=0.05)
     await sim.engine.wait_for_settlement(VENUE, S, timeout=5)
     [income] = await bingx.fetch_funding_history(S)
-    assert set(income["info"]) == APPENDIX_C_KEYS["income"] and isinstance(income["info"]["tranId"], str)
+    assert set(income["info"]) == BODY_KEYS["income"] and isinstance(income["info"]["tranId"], str)

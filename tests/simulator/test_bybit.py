@@ -18,7 +18,7 @@ ETH = "ETH/USDT:USDT"
 SOL = "SOL/USDT:USDT"
 VENUE = "bybit"
 ORDER = "/v5/order/create"
-# the daemon's configuration (wire spec §6): 2 load_markets requests, no UTA detection, no currencies
+# the daemon's configuration: 2 load_markets requests, no UTA detection, no currencies
 DAEMON_OPTIONS = {"fetchMarkets": {"types": ["linear"]}, "enableUnifiedAccount": True, "enableUnifiedMargin": False}
 ACK = {"acknowledged": True}
 

@@ -36,7 +36,7 @@ def make_mexc(ccxt_client: Callable[..., Any]) -> Callable[..., Any]:
     def make(*, defaults: bool = False, **config: Any) -> Any:
         options = {} if defaults else {"defaultType": "swap"}
         options.update(config.pop("options", {}))
-        extra: dict[str, Any] = {} if defaults else {"has": {"fetchCurrencies": False}}  # the daemon recipe (§6)
+        extra: dict[str, Any] = {} if defaults else {"has": {"fetchCurrencies": False}}  # the daemon's configuration
         return ccxt_client(VENUE, options=options, **{**extra, **config})
 
     return make
@@ -350,7 +350,7 @@ async def test_signature_covers_the_raw_sorted_query(sim: SimulatorServer) -> No
     assert future["code"] == 700003
 
 
-SPEC_VECTORS = [  # wire spec §9 (apiKey testkey, secret testsecret, Request-Time 1700000000000)
+SPEC_VECTORS = [  # signatures ccxt 4.5.90 computes (apiKey testkey, secret testsecret, Request-Time 1700000000000)
     ("POST", "/api/v1/private/order/create", "",
      '{"symbol":"BTC_USDT","vol":100.0,"type":6,"openType":2,"side":4,"externalOid":"myid123"}',
      "869d4bea248794ed3030cb4d7bce1a5cbd86f4ae4f38bd8be72474193650a417"),

@@ -22,7 +22,7 @@ from arbitrage.simulator.rate_limits import Refusal, Usage
 DEFAULT_RECV_WINDOW_MS = 5000
 MAX_RECV_WINDOW_MS = 60000
 
-# kind → (HTTP status, code, msg template); real Binance codes/messages (ccxt maps them, spec Appendix A)
+# kind → (HTTP status, code, msg template); real Binance codes and messages, as ccxt 4.5.90 maps them
 ERRORS: dict[K, tuple[int, int, str]] = {
     K.UNKNOWN_SYMBOL: (400, -1121, "Invalid symbol."),
     K.SYMBOL_DELISTED: (400, -4140, "Invalid symbol status for opening position."),

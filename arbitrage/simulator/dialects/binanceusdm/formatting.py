@@ -1,4 +1,4 @@
-"""Binance USDⓈ-M response bodies (shapes as in the wire spec, Appendix C)."""
+"""Binance USDⓈ-M response bodies (the shapes ccxt 4.5.90 reads)."""
 
 from __future__ import annotations
 

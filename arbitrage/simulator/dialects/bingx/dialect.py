@@ -31,7 +31,7 @@ ONE_WAY_SIDE_MSG = "In the One-way mode, the 'PositionSide' field can only be se
 HEDGE_SIDE_MSG = "In the Hedge mode, the 'PositionSide' field can only be set to LONG or SHORT."
 
 # kind → (HTTP status, code, msg template). BingX answers business errors with HTTP 200 and a non-zero ``code``;
-# ccxt classifies on msg first, then code (spec Appendix A). Codes outside ccxt's table raise plain ExchangeError.
+# ccxt classifies on msg first, then code. Codes outside ccxt's table raise plain ExchangeError.
 ERRORS: dict[K, tuple[int, int, str]] = {
     K.UNKNOWN_SYMBOL: (200, 109425, "{symbol} is not exist"),
     K.SYMBOL_DELISTED: (200, 109418, "This trading pair is suspended from trading, please try again later"),

@@ -1,4 +1,4 @@
-"""BingX perpetual swap response bodies (keys and string-vs-number types as in the wire spec, Appendix C)."""
+"""BingX perpetual swap response bodies (the keys and string-vs-number types ccxt 4.5.90 reads)."""
 
 from __future__ import annotations
 

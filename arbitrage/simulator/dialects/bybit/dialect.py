@@ -26,7 +26,7 @@ from arbitrage.simulator.rate_limits import Refusal, Scope, Usage
 DEFAULT_RECV_WINDOW_MS = 5000
 FUTURE_TOLERANCE_MS = 1000  # Bybit: server_time - recv_window <= timestamp < server_time + 1000
 
-# kind → (retCode, retMsg template); real Bybit v5 codes (ccxt's classes per wire spec Appendix A in comments)
+# kind → (retCode, retMsg template); real Bybit v5 codes (ccxt 4.5.90's exception class in the comments)
 ERRORS: dict[K, tuple[int, str]] = {
     K.UNKNOWN_SYMBOL: (10001, "Not supported symbols"),  # broad match → BadSymbol
     K.SYMBOL_DELISTED: (110066, "No trading is allowed at the current time"),  # ExchangeError

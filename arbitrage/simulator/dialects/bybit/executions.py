@@ -1,4 +1,4 @@
-"""Bybit v5 execution-list rows: trades and funding settlements (keys as in the wire spec, Appendix C)."""
+"""Bybit v5 execution-list rows: trades and funding settlements (the keys ccxt 4.5.90 reads)."""
 
 from __future__ import annotations
 

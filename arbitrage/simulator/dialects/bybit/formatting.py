@@ -1,4 +1,4 @@
-"""Bybit v5 bodies (keys and string-vs-number types as in the wire spec, Appendix C). Numbers are strings."""
+"""Bybit v5 bodies (the keys and string-vs-number types ccxt 4.5.90 reads). Numbers are strings."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from arbitrage.simulator.trading import round_to_tick
 from arbitrage.simulator.venue import BalanceView, PositionView
 
 ZERO = Decimal(0)
-MARKET_PRICE_BAND = Decimal("0.05")  # market orders carry a protection price ±5 % (Appendix C: 57000 for a sell)
+MARKET_PRICE_BAND = Decimal("0.05")  # market orders carry a protection price ±5 % (a sell at mark 60000 carries 57000)
 POSITION_IDX = {PositionSide.BOTH: 0, PositionSide.LONG: 1, PositionSide.SHORT: 2}
 
 

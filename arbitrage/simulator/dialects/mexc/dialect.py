@@ -42,7 +42,7 @@ SPOT_PREFIX = "/api/v3/"
 TIMESTAMP_CODE = 700003
 TIMESTAMP_MESSAGE = "Request-Time is outside of the allowed window"
 
-# kind → (code, message template). Codes from MEXC's contract error table; ccxt's class per code in spec Appendix A.
+# kind → (code, message template). Codes from MEXC's contract error table; ccxt 4.5.90's class per code in the comments.
 ERRORS: dict[K, tuple[int, str]] = {
     K.UNKNOWN_SYMBOL: (1001, "Contract does not exist!"),  # BadSymbol
     K.SYMBOL_DELISTED: (1002, "Contract not allow place order!"),  # InvalidOrder (also broad)

@@ -1,4 +1,4 @@
-"""MEXC contract response bodies (shapes as in the wire spec, Appendix C; JSON numbers like the real API)."""
+"""MEXC contract response bodies (the shapes ccxt 4.5.90 reads; JSON numbers like the real API)."""
 
 from __future__ import annotations
 

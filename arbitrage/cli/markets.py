@@ -18,10 +18,11 @@ from arbitrage.cli.context import (
     print_json,
     stdout_console,
 )
-from arbitrage.cli.validation import InputError, parse_exchange, parse_symbol
+from arbitrage.cli.presenters import format_time_left, row_to_dict
+from arbitrage.cli.validation import parse_exchange, parse_symbol
 from arbitrage.db import repository as repo
 from arbitrage.db.models import SymbolFilter
-from arbitrage.cli.presenters import format_time_left, row_to_dict
+from arbitrage.domain.subscription_request import InputError
 from arbitrage.services.market_refresh import RefreshSummary
 from arbitrage.settings import Settings
 

@@ -21,16 +21,6 @@ from arbitrage.cli.context import (
     print_json,
     stdout_console,
 )
-from arbitrage.cli.validation import (
-    InputError,
-    NewSubscription,
-    SubscribeInput,
-    validate_subscribe,
-)
-from arbitrage.db import repository as repo
-from arbitrage.db.models import FundingPayment, Order, Subscription, SubscriptionEvent
-from arbitrage.domain import EXCHANGE_IDS
-from arbitrage.domain.status import Status
 from arbitrage.cli.presenters import (
     events_table,
     orders_table,
@@ -40,8 +30,14 @@ from arbitrage.cli.presenters import (
     subscription_to_dict,
     subscriptions_table,
 )
-from arbitrage.services.pipeline_config import PipelineConfig
+from arbitrage.cli.validation import SubscribeInput, validate_subscribe
+from arbitrage.db import repository as repo
+from arbitrage.db.models import FundingPayment, Order, Subscription, SubscriptionEvent
+from arbitrage.domain import EXCHANGE_IDS
+from arbitrage.domain.status import Status
+from arbitrage.domain.subscription_request import InputError, NewSubscription
 from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError
+from arbitrage.services.pipeline_config import PipelineConfig
 from arbitrage.settings import Settings
 
 _EXCHANGES = ", ".join(EXCHANGE_IDS)
@@ -101,8 +97,6 @@ def subscribe(
             require_funding_time=False,
         )
         check_database_location(settings, create=True)
-        from arbitrage.cli.market_checks import connectors_for  # imports ccxt: only for this command
-
         connectors = connectors_for(settings, [request.primary_exchange, request.hedge_exchange])
     except InputError as error:
         raise CliError(str(error)) from None
@@ -126,54 +120,45 @@ async def _check_and_create(
 ) -> tuple[dict[str, object], list[str], list[str]]:
     """Every check against the exchanges and the existing database, then (only if all pass) the row and the market
     rows fetched for it, in one transaction: a refused request writes nothing and creates no database."""
-    from arbitrage.cli.market_checks import PendingCatalog, check_against_markets, store_fetched
-    from arbitrage.cli.trader_checks import (
-        CredentialsRejected,
-        check_credentials,
-        check_duplicate,
-        check_economics,
-    )
+    from arbitrage.services.subscription_review import review_subscription, store_reviewed
+    from arbitrage.services.subscription_trader_checks import CredentialsRejected
 
     try:
         async with open_existing_database(settings) as existing:
             try:
-                warnings = await check_credentials(connectors, [request.primary_exchange, request.hedge_exchange])
-                catalog = PendingCatalog(existing, connectors)
-                checked = await check_against_markets(
-                    settings, catalog, connectors, request, now=datetime.now(UTC), symbol_options=symbol_options,
-                    force=force,
+                review = await review_subscription(
+                    existing, connectors, request, default_leverage=settings.default_leverage,
+                    now=datetime.now(UTC), symbol_options=symbol_options, force=force,
                 )
-                findings = check_economics(checked.request, checked.view, connectors, force=force)
-                duplicates = await check_duplicate(existing, checked.request, force=force)
-                warnings = [*warnings, *findings.warnings, *duplicates]
             except (InputError, CredentialsRejected) as error:  # bad input or a key to fix: exit 2
                 raise CliError(str(error)) from None
             except ExchangeError as error:
                 raise CliError(error.user_message, exit_code=RUNTIME_ERROR) from None
         async with open_database(settings) as database, database.unit_of_work() as session:
-            await store_fetched(session, catalog, datetime.now(UTC))
-            subscription = await _create(session, checked.request)
+            subscription = await store_reviewed(session, review, datetime.now(UTC))
             created = subscription_to_dict(subscription, PipelineConfig.from_settings(settings))
-        return created, [*checked.notes, *findings.notes], warnings
+        return created, review.notes, review.warnings
     finally:
         await connectors.close()
 
 
-async def _create(session: AsyncSession, request: NewSubscription) -> Subscription:
-    assert request.funding_time is not None
-    subscription = await repo.create_subscription(
-        session,
-        primary_exchange=request.primary_exchange,
-        primary_symbol=request.primary_symbol,
-        hedge_exchange=request.hedge_exchange,
-        hedge_symbol=request.hedge_symbol,
-        side=request.side,
-        amount=request.amount,
-        leverage=request.leverage,
-        funding_time=request.funding_time,
-        lead_seconds=request.lead_seconds,
-    )
-    return subscription
+def connectors_for(settings: Settings, exchanges: list[str]) -> ConnectorRegistry:
+    """Connectors for the subscription's exchanges; a clear error for one that is not configured."""
+    from arbitrage.exchanges.factory import build_connector  # imports ccxt: only for this command
+
+    registry = ConnectorRegistry()
+    for exchange in exchanges:
+        if exchange not in settings.configured_exchanges:
+            option = "--primary" if exchange == exchanges[0] else "--hedge"
+            raise InputError(
+                option,
+                f"{exchange} is not configured: set ARBITRAGE_EXCHANGES__{exchange.upper()}__API_KEY and __SECRET "
+                "(subscribe checks the symbol, amount and leverage against the exchange's markets)",
+            )
+        # A handful of requests per command: ccxt's client-side throttle would only add pauses (MEXC's
+        # contract/detail costs 100 units, i.e. a 5 s wait before the next call).
+        registry.connectors[exchange] = build_connector(settings, exchange, enable_rate_limit=False)
+    return registry
 
 
 def parse_status(value: str) -> Status:

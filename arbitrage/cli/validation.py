@@ -1,5 +1,6 @@
-"""Validation of `arbitrage subscribe` input: pure (no network, no database), so that a bad input is refused
-before anything is written, and so that every rule is one row of a table test.
+"""Parsing of `arbitrage subscribe` input: pure (no network, no database), so that a bad input is refused
+before anything is written, and so that every rule is one row of a table test. The request it builds and the
+timing rules are in `arbitrage.domain.subscription_request`.
 """
 
 from __future__ import annotations
@@ -7,12 +8,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from arbitrage.domain import EXCHANGE_IDS, Side, UnknownExchange, normalize_exchange_id
 from arbitrage.domain.hedge_pair import hedge_problem, settlement_problem
+from arbitrage.domain.subscription_request import InputError, NewSubscription, check_minimum_lead, check_timing
 
 MAX_LEVERAGE = 125
 # Far above any exchange's maximum order size, and well inside Decimal's 28 digits when rounded to a step.
@@ -25,15 +27,6 @@ FUNDING_TIME_EXAMPLE = "2026-11-22T08:00:00Z"
 # Given (exchange, symbol), the exchange's next funding time if known. The markets issue plugs one in so that
 # --funding-time becomes optional.
 FundingTimeResolver = Callable[[str, str], datetime | None]
-
-
-class InputError(ValueError):
-    """One bad option: printed as `error: <option>: <problem>`, exit code 2."""
-
-    def __init__(self, option: str, problem: str) -> None:
-        super().__init__(f"{option}: {problem}")
-        self.option = option
-        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -50,19 +43,6 @@ class SubscribeInput:
     leverage: str | None = None
     funding_time: str | None = None
     lead_seconds: str | None = None
-
-
-@dataclass(frozen=True)
-class NewSubscription:
-    primary_exchange: str
-    primary_symbol: str
-    hedge_exchange: str
-    hedge_symbol: str
-    side: Side
-    amount: Decimal
-    leverage: int | Literal["max"] | None
-    funding_time: datetime | None  # None only with require_funding_time=False: the caller resolves it
-    lead_seconds: int
 
 
 def _no_resolver(_exchange: str, _symbol: str) -> datetime | None:
@@ -94,12 +74,7 @@ def validate_subscribe(
         lead_seconds = max(default_lead_seconds, minimum)
     else:
         lead_seconds = parse_lead_seconds(raw.lead_seconds)
-        if lead_seconds < minimum:
-            raise InputError(
-                "--lead-seconds",
-                f"{primary} needs at least {minimum} s before funding (positions opened later do not receive "
-                f"it); use --lead-seconds {minimum} or more",
-            )
+        check_minimum_lead(primary, lead_seconds, minimum)
 
     funding_time: datetime | None
     if raw.funding_time is not None:
@@ -213,13 +188,3 @@ def parse_funding_time(value: str) -> datetime:
             "--funding-time", f"{value!r} has no UTC offset; add one, e.g. {FUNDING_TIME_EXAMPLE} or +00:00"
         )
     return parsed.astimezone(UTC)
-
-
-def check_timing(funding_time: datetime, lead_seconds: int, now: datetime) -> None:
-    if funding_time <= now:
-        raise InputError("--funding-time", f"{funding_time.isoformat()} is not in the future")
-    if funding_time - timedelta(seconds=lead_seconds) <= now:
-        raise InputError(
-            "--funding-time",
-            f"{funding_time.isoformat()} is too close: positions open {lead_seconds} s before it, which has passed",
-        )

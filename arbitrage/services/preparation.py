@@ -13,11 +13,10 @@ from arbitrage.db.models import Subscription
 from arbitrage.domain import Side
 from arbitrage.domain.errors import DomainError
 from arbitrage.domain.funding import funding_favours_side, side_receipt_rate
-from arbitrage.domain.leverage import resolve_leverage
-from arbitrage.domain.sizing import round_amount_to_both
 from arbitrage.domain.status import HOLDING, IN_PROGRESS, Status
 from arbitrage.exchanges.connector import ExchangeError, FundingRateInfo, PositionMode
 from arbitrage.logging import get_logger
+from arbitrage.services.entry_plan import plan_entry
 from arbitrage.services.journal import StepResult
 from arbitrage.services.leg_specs import leg_specs
 from arbitrage.services.leverage_sync import LeverageSyncFailed, sync_leverage
@@ -125,24 +124,11 @@ def _funding_skip_reason(ctx: StepContext, subscription: Subscription, rate: Fun
 async def _plan(
     ctx: StepContext, subscription: Subscription, primary_rate: FundingRateInfo, hedge_rate: FundingRateInfo
 ) -> EntryPlan:
-    primary_rules, hedge_rules = await asyncio.gather(
-        ctx.markets.rules(subscription.primary_exchange, subscription.primary_symbol),
-        ctx.markets.rules(subscription.hedge_exchange, subscription.hedge_symbol),
-    )
-    price = primary_rate.mark_price or hedge_rate.mark_price
-    sized = round_amount_to_both(subscription.amount, primary_rules, hedge_rules, price)
-    notional = sized.amount * price if price is not None else Decimal(0)
-    primary_max, hedge_max = await asyncio.gather(
-        ctx.markets.max_leverage(subscription.primary_exchange, subscription.primary_symbol, notional),
-        ctx.markets.max_leverage(subscription.hedge_exchange, subscription.hedge_symbol, notional),
-    )
-    resolution = resolve_leverage(
-        subscription.leverage, ctx.config.default_leverage, primary_max, hedge_max,
-        subscription.primary_exchange, subscription.hedge_exchange,
-    )
+    sizing = await plan_entry(ctx.markets, subscription, primary_rate, hedge_rate, ctx.config.default_leverage)
+    resolution = sizing.leverage
     if resolution.capped:
         await ctx.journal.event(subscription.id, "leverage_capped", resolution.reason,
                                 {"requested": resolution.requested, "applied": resolution.applied})
     hedge_time = hedge_rate.next_funding_time
     same_time = hedge_time is not None and abs(hedge_time - subscription.funding_time) <= FUNDING_TIME_TOLERANCE
-    return EntryPlan(sized.amount, resolution.applied, same_time)
+    return EntryPlan(sizing.amount, resolution.applied, same_time)

@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from arbitrage.cli.validation import InputError, SubscribeInput, validate_subscribe
+from arbitrage.cli.validation import SubscribeInput, validate_subscribe
 from arbitrage.domain import Side
+from arbitrage.domain.subscription_request import InputError
 
 NOW = datetime(2030, 1, 1, 7, 0, tzinfo=UTC)
 FUNDING = "2030-01-01T08:00:00Z"

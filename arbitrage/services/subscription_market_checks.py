@@ -1,9 +1,9 @@
-"""`arbitrage subscribe`, second step: the request checked against both exchanges' market metadata.
+"""A new subscription checked against both exchanges' market metadata (the second step of `arbitrage subscribe`).
 
 From the `symbol_filters` cache where the database already has the row, else from the exchange (its loaded market
 and one tier request): the symbol is listed and tradable on both exchanges, the amount meets both minimum
 quantities and minimum order values at the current mark price and is rounded to the coarser step, the leverage
-fits both caps at that notional, and the funding time is one of the primary's coming funding instants (without
+fits both caps at that notional (both computed by `entry_plan.plan_entry`, as at the trigger), and the funding time is one of the primary's coming funding instants (without
 --funding-time, the next one). Problems are `InputError`s. Rows fetched here are kept in `PendingCatalog.fetched`
 and stored only together with an accepted subscription: a refused request writes nothing.
 """
@@ -16,19 +16,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from arbitrage.cli.validation import InputError, NewSubscription, check_timing
 from arbitrage.db import repository as repo
 from arbitrage.db.models import SymbolFilter
 from arbitrage.db.session import Database
 from arbitrage.domain.errors import LeverageError, SizingError
 from arbitrage.domain.funding_schedule import DEFAULT_INTERVAL_HOURS, FundingSchedule, funding_time_problem
-from arbitrage.domain.leverage import resolve_leverage
-from arbitrage.domain.sizing import round_amount_to_both
+from arbitrage.domain.sizing import MarketRules
+from arbitrage.domain.subscription_request import InputError, NewSubscription, check_timing
 from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError, FundingRateInfo
-from arbitrage.exchanges.factory import build_connector
+from arbitrage.services.entry_plan import EntrySizing, plan_entry
 from arbitrage.services.market_refresh import filter_values
 from arbitrage.services.markets import leverage_limit, rules_from_filter, tiers_from_filter
-from arbitrage.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -49,23 +47,6 @@ class CheckedSubscription:
     notes: list[str] = field(default_factory=list)
 
 
-def connectors_for(settings: Settings, exchanges: list[str]) -> ConnectorRegistry:
-    """Connectors for the subscription's exchanges; a clear error for one that is not configured."""
-    registry = ConnectorRegistry()
-    for exchange in exchanges:
-        if exchange not in settings.configured_exchanges:
-            option = "--primary" if exchange == exchanges[0] else "--hedge"
-            raise InputError(
-                option,
-                f"{exchange} is not configured: set ARBITRAGE_EXCHANGES__{exchange.upper()}__API_KEY and __SECRET "
-                "(subscribe checks the symbol, amount and leverage against the exchange's markets)",
-            )
-        # A handful of requests per command: ccxt's client-side throttle would only add pauses (MEXC's
-        # contract/detail costs 100 units, i.e. a 5 s wait before the next call).
-        registry.connectors[exchange] = build_connector(settings, exchange, enable_rate_limit=False)
-    return registry
-
-
 class PendingCatalog:
     """Market rows from the database when it has them, else from the exchange; the fetched ones are not stored."""
 
@@ -84,6 +65,9 @@ class PendingCatalog:
                     row = await repo.get_symbol_filter(session, exchange, symbol)
             self._rows[key] = row if row is not None else await self._fetch(exchange, symbol)
         return self._rows[key]
+
+    async def rules(self, exchange: str, symbol: str) -> MarketRules:
+        return rules_from_filter(await self.symbol_filter(exchange, symbol))
 
     async def max_leverage(self, exchange: str, symbol: str, notional: Decimal) -> int:
         row = await self.symbol_filter(exchange, symbol)
@@ -110,7 +94,7 @@ async def store_fetched(session: Any, catalog: PendingCatalog, now: datetime) ->
 
 
 async def check_against_markets(
-    settings: Settings, catalog: PendingCatalog, connectors: ConnectorRegistry, request: NewSubscription, *,
+    catalog: PendingCatalog, connectors: ConnectorRegistry, request: NewSubscription, *, default_leverage: int,
     now: datetime, symbol_options: tuple[str, str] = ("--symbol", "--symbol"), force: bool = False,
 ) -> CheckedSubscription:
     legs = ((request.primary_exchange, request.primary_symbol), (request.hedge_exchange, request.hedge_symbol))
@@ -119,18 +103,11 @@ async def check_against_markets(
     primary_rate, hedge_rate = await asyncio.gather(
         *(connectors.get(exchange).fetch_funding_rate(symbol) for exchange, symbol in legs)
     )
-    price = primary_rate.mark_price or hedge_rate.mark_price
-    notes: list[str] = []
     try:
-        sized = round_amount_to_both(request.amount, rules_from_filter(rows[0]), rules_from_filter(rows[1]), price)
-    except SizingError as error:
+        sizing = await plan_entry(catalog, request, primary_rate, hedge_rate, default_leverage)
+    except (SizingError, LeverageError) as error:
         raise InputError("--amount", error.user_message) from None
-    if sized.changed:
-        notes.append(
-            f"amount {request.amount} rounded down to {sized.amount} (the step both {request.primary_exchange} "
-            f"and {request.hedge_exchange} accept is {sized.step})"
-        )
-    notes.extend(await _leverage_notes(settings, catalog, request, sized.amount * price if price else Decimal(0)))
+    notes = _sizing_notes(request, sizing)
     primary_schedule = _schedule(primary_rate, rows[0])
     funding_time = request.funding_time
     if funding_time is None:
@@ -145,8 +122,9 @@ async def check_against_markets(
         problem = funding_time_problem(primary_schedule, funding_time, force=force)
         if problem is not None:
             raise InputError("--funding-time", problem)
-    view = MarketView(primary_rate, hedge_rate, price, primary_schedule, _optional_schedule(hedge_rate, rows[1]))
-    return CheckedSubscription(replace(request, amount=sized.amount, funding_time=funding_time), view, notes)
+    view = MarketView(primary_rate, hedge_rate, sizing.price, primary_schedule,
+                      _optional_schedule(hedge_rate, rows[1]))
+    return CheckedSubscription(replace(request, amount=sizing.amount, funding_time=funding_time), view, notes)
 
 
 async def _listed_row(catalog: PendingCatalog, exchange: str, symbol: str, option: str) -> SymbolFilter:
@@ -161,24 +139,20 @@ async def _listed_row(catalog: PendingCatalog, exchange: str, symbol: str, optio
     return row
 
 
-async def _leverage_notes(
-    settings: Settings, catalog: PendingCatalog, request: NewSubscription, notional: Decimal
-) -> list[str]:
-    try:
-        primary_max, hedge_max = [
-            await catalog.max_leverage(exchange, symbol, notional)
-            for exchange, symbol in ((request.primary_exchange, request.primary_symbol),
-                                     (request.hedge_exchange, request.hedge_symbol))
-        ]
-        resolution = resolve_leverage(request.leverage, settings.default_leverage, primary_max, hedge_max,
-                                      request.primary_exchange, request.hedge_exchange)
-    except LeverageError as error:
-        raise InputError("--amount", error.user_message) from None
+def _sizing_notes(request: NewSubscription, sizing: EntrySizing) -> list[str]:
+    notes: list[str] = []
+    sized, resolution = sizing.sized, sizing.leverage
+    if sized.changed:
+        notes.append(
+            f"amount {request.amount} rounded down to {sized.amount} (the step both {request.primary_exchange} "
+            f"and {request.hedge_exchange} accept is {sized.step})"
+        )
     if resolution.capped:
-        return [f"{resolution.reason} at {notional.normalize():f} USDT notional; the daemon applies it at the trigger"]
-    if request.leverage == "max":
-        return [f"{resolution.reason} at today's notional; resolved again at the trigger"]
-    return []
+        notes.append(f"{resolution.reason} at {sizing.notional.normalize():f} USDT notional; the daemon applies it "
+                     "at the trigger")
+    elif request.leverage == "max":
+        notes.append(f"{resolution.reason} at today's notional; resolved again at the trigger")
+    return notes
 
 
 def _optional_schedule(rate: FundingRateInfo, row: SymbolFilter) -> FundingSchedule | None:

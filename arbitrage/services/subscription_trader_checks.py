@@ -1,4 +1,4 @@
-"""`arbitrage subscribe`, third step: what a trader checks before committing to a funding capture.
+"""What a trader checks before committing to a funding capture (the third step of `arbitrage subscribe`).
 
 - The credentials work: one cheap signed call (the futures balance) per exchange. On MEXC that proves the key can
   read the futures account, not that it may trade: MEXC answers no read request with that, and disables futures
@@ -16,14 +16,14 @@ import asyncio
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from arbitrage.cli.market_checks import MarketView
-from arbitrage.cli.validation import InputError, NewSubscription
 from arbitrage.db import repository as repo
 from arbitrage.db.session import Database
 from arbitrage.domain.funding import side_receipt_rate
 from arbitrage.domain.status import IN_PROGRESS
+from arbitrage.domain.subscription_request import InputError, NewSubscription
 from arbitrage.domain.trade_estimate import DEFAULT_TAKER_FEE, describe, estimate_capture
 from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError
+from arbitrage.services.subscription_market_checks import MarketView
 
 
 class CredentialsRejected(Exception):

@@ -26,7 +26,7 @@ from arbitrage.db.models import (
     utcnow,
 )
 from arbitrage.domain import Leg, OrderPurpose, OrderSide, Side
-from arbitrage.domain.status import CARRIES_REASON, OrderStatus, Status, check_transition
+from arbitrage.domain.status import CARRIES_REASON, OrderStatus, Status, check_order_transition, check_transition
 from arbitrage.logging import get_logger
 
 log = get_logger(__name__)
@@ -272,7 +272,9 @@ async def update_order(
     sent_at: datetime | None = None,
     acknowledged_at: datetime | None = None,
 ) -> Order:
-    """Set the given fields (None means: leave unchanged)."""
+    """Set the given fields (None means: leave unchanged). A status change must be allowed by the order table."""
+    if status is not None:
+        check_order_transition(order.client_order_id, order.status, status)
     changes: dict[str, Any] = {
         "status": OrderStatus(status) if status is not None else None,
         "exchange_order_id": exchange_order_id,

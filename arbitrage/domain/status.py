@@ -78,6 +78,32 @@ IN_PROGRESS: frozenset[Status] = frozenset(
 )
 # Statuses in which the subscription may hold positions on the exchanges.
 HOLDING: frozenset[Status] = frozenset({Status.OPENING, Status.OPEN, Status.CLOSING})
+_O = OrderStatus
+_OUTCOMES = frozenset({_O.FILLED, _O.PARTIALLY_FILLED, _O.REJECTED, _O.FAILED, _O.UNKNOWN})
+# Where an order row may go. A row in doubt is settled by what the exchange reports (a partial fill can still
+# complete, a fill may be read again for its fee); a refused or never-sent order stays what it is.
+ORDER_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    _O.PENDING: _OUTCOMES | {_O.SENT},
+    _O.SENT: _OUTCOMES,
+    _O.UNKNOWN: _OUTCOMES,
+    _O.PARTIALLY_FILLED: frozenset({_O.PARTIALLY_FILLED, _O.FILLED}),
+    _O.FILLED: frozenset({_O.FILLED}),
+    _O.REJECTED: frozenset({_O.REJECTED}),
+    _O.FAILED: frozenset({_O.FAILED}),
+}
+del _O, _OUTCOMES
+
+
+class InvalidOrderTransition(ValueError):
+    def __init__(self, client_order_id: str, from_status: OrderStatus, to_status: OrderStatus) -> None:
+        super().__init__(f"order {client_order_id} cannot go from {from_status} to {to_status}")
+
+
+def check_order_transition(client_order_id: str, from_status: OrderStatus, to_status: OrderStatus) -> None:
+    if OrderStatus(to_status) not in ORDER_TRANSITIONS[OrderStatus(from_status)]:
+        raise InvalidOrderTransition(client_order_id, OrderStatus(from_status), OrderStatus(to_status))
+
+
 # Statuses whose row says why: the transition's reason is stored in `error_message`.
 CARRIES_REASON: frozenset[Status] = frozenset({Status.ERROR, Status.NEEDS_ATTENTION, Status.SKIPPED})
 # Orders whose outcome is not known yet: they may have reached an exchange and are looked up before anything else.

@@ -16,11 +16,13 @@ from typing import Any, ClassVar, TypeVar
 
 import ccxt.async_support as ccxt
 
+from arbitrage.domain import OrderSide, Side
 from arbitrage.domain.funding import normalize_funding_amount
 from arbitrage.exchanges import orders, reports
 from arbitrage.exchanges.connector import (
     BalanceReport,
     ClockOffset,
+    ErrorKind,
     ExchangeError,
     FundingPaymentReport,
     FundingRateInfo,
@@ -29,11 +31,9 @@ from arbitrage.exchanges.connector import (
     MarketInfo,
     OrderNotFound,
     OrderReport,
-    OrderSide,
     OrderState,
     PositionMode,
     PositionReport,
-    PositionSide,
     SentRequest,
 )
 from arbitrage.exchanges.errors import classify
@@ -111,7 +111,7 @@ class CcxtConnector:
         await self.client.set_leverage(leverage, market["symbol"])
 
     def _order_params(
-        self, side: OrderSide, client_order_id: str, reduce_only: bool, hedge_side: PositionSide | None
+        self, side: OrderSide, client_order_id: str, reduce_only: bool, hedge_side: Side | None
     ) -> dict[str, Any]:
         # ccxt's hedged convention (binance, bybit, bingx): `hedged` + side picks LONG/SHORT, reduceOnly flips it.
         params: dict[str, Any] = {"clientOrderId": client_order_id}
@@ -181,14 +181,14 @@ class CcxtConnector:
     def _market(self, symbol: str) -> CcxtMarket:
         markets = self.client.markets
         if not markets:
-            raise ExchangeError(self.exchange_id, "market", "markets are not loaded", kind="markets_not_loaded")
+            raise ExchangeError(self.exchange_id, "market", "markets are not loaded", kind=ErrorKind.MARKETS_NOT_LOADED)
         market = markets.get(symbol)
         if market is None or not reports.is_usdt_perpetual(market):
             raise ExchangeError(
                 self.exchange_id,
                 "market",
                 f"{symbol} is not a USDT perpetual listed on {self.exchange_id}",
-                kind="unknown_symbol",
+                kind=ErrorKind.UNKNOWN_SYMBOL,
                 hint="list the symbols with `arbitrage markets`",
             )
         return dict(market)
@@ -240,7 +240,7 @@ class CcxtConnector:
 
     def markets(self) -> list[MarketInfo]:
         if not self.client.markets:
-            raise ExchangeError(self.exchange_id, "markets", "markets are not loaded", kind="markets_not_loaded")
+            raise ExchangeError(self.exchange_id, "markets", "markets are not loaded", kind=ErrorKind.MARKETS_NOT_LOADED)
         return [
             reports.market_info(self.exchange_id, market, self._max_leverage(market))
             for market in self.client.markets.values()
@@ -270,7 +270,7 @@ class CcxtConnector:
         try:
             await self._read("set_leverage", lambda: self._apply_leverage(market, leverage))  # idempotent
         except ExchangeError as error:
-            if error.retryable or error.kind == "auth":
+            if error.retryable or error.kind is ErrorKind.AUTH:
                 raise
             self._position_mode = None  # bingx leverage depends on the mode: re-read it next time
             raise await self._explain_leverage_rejection(market, leverage, error) from None
@@ -290,10 +290,10 @@ class CcxtConnector:
         max_leverage = await self._max_leverage_at(market, notional)
         if max_leverage is not None and leverage > max_leverage:
             hint = f"max is {max_leverage} at this notional; lower --leverage"
-            return ExchangeError(self.exchange_id, "set_leverage", reason, kind="leverage", hint=hint)
+            return ExchangeError(self.exchange_id, "set_leverage", reason, kind=ErrorKind.LEVERAGE, hint=hint)
         if positions:
             hint = f"close the open position on {self.exchange_id} first"
-            return ExchangeError(self.exchange_id, "set_leverage", reason, kind="position_open", hint=hint)
+            return ExchangeError(self.exchange_id, "set_leverage", reason, kind=ErrorKind.POSITION_OPEN, hint=hint)
         return ExchangeError(self.exchange_id, "set_leverage", reason, kind=error.kind, hint=error.hint)
 
     async def _max_leverage_at(self, market: CcxtMarket, notional: Decimal) -> int | None:
@@ -336,7 +336,7 @@ class CcxtConnector:
         client_order_id: str,
         *,
         reduce_only: bool = False,
-        position_side: PositionSide | None = None,
+        position_side: Side | None = None,
         execute_before: datetime | None = None,
     ) -> OrderReport:
         market = await self._loaded_market(symbol)
@@ -423,7 +423,7 @@ class CcxtConnector:
         if last is not None:
             reason += f" ({last.reason})"
         raise ExchangeError(
-            self.exchange_id, "create_order", reason, retryable=True, outcome_unknown=True, kind="timeout",
+            self.exchange_id, "create_order", reason, retryable=True, outcome_unknown=True, kind=ErrorKind.TIMEOUT,
             exchange_order_id=created.exchange_order_id, request=request,
         )
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import Protocol
 
-OrderSide = Literal["buy", "sell"]
-PositionSide = Literal["LONG", "SHORT"]
+from arbitrage.domain import OrderSide, Side
+
 
 
 class PositionMode(StrEnum):
@@ -106,7 +106,7 @@ class OrderReport:
 class PositionReport:
     exchange: str
     symbol: str
-    side: PositionSide
+    side: Side
     amount: Decimal  # base units, always positive
     entry_price: Decimal | None
     leverage: int | None = None
@@ -140,6 +140,42 @@ class ClockOffset:
         return abs(self.offset_ms) + self.uncertainty_ms
 
 
+class ErrorKind(StrEnum):
+    """What went wrong talking to an exchange, whatever the exchange's own code for it."""
+
+    ORDER_NOT_FOUND = "order_not_found"
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    AUTH = "auth"
+    UNKNOWN_SYMBOL = "unknown_symbol"
+    INVALID_ORDER = "invalid_order"
+    INVALID_AMOUNT = "invalid_amount"
+    NOT_MODIFIED = "not_modified"
+    NOT_SUPPORTED = "not_supported"
+    BAD_REQUEST = "bad_request"
+    LEVERAGE = "leverage"  # above the maximum at this notional
+    LEVERAGE_MISMATCH = "leverage_mismatch"  # read back different from what was set
+    POSITION_OPEN = "position_open"
+    # Refused before processing: nothing was executed.
+    MAINTENANCE = "maintenance"
+    RATE_LIMITED = "rate_limited"
+    CLOCK = "clock"  # the request's timestamp was outside the exchange's window
+    # No usable answer: an order may or may not have been executed.
+    TIMEOUT = "timeout"
+    UNAVAILABLE = "unavailable"
+    NETWORK = "network"
+    EXCHANGE_FAILURE = "exchange_failure"
+    REJECTED = "rejected"
+    UNEXPECTED = "unexpected"
+    # Our side, before anything was sent.
+    TOO_LATE = "too_late"  # no time left for the order to execute before its deadline
+    NOT_CONFIGURED = "not_configured"
+    MARKETS_NOT_LOADED = "markets_not_loaded"
+
+
+# Refusals of a request the exchange did not process: the same order may be sent again (with a new client id).
+REFUSED_UNPROCESSED = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.CLOCK, ErrorKind.MAINTENANCE})
+
+
 class ExchangeError(Exception):
     """A failure talking to one exchange, already classified.
 
@@ -156,7 +192,7 @@ class ExchangeError(Exception):
         *,
         retryable: bool = False,
         outcome_unknown: bool = False,
-        kind: str = "rejected",
+        kind: ErrorKind = ErrorKind.REJECTED,
         hint: str | None = None,
         exchange_order_id: str | None = None,
         request: SentRequest | None = None,
@@ -170,7 +206,7 @@ class ExchangeError(Exception):
         self.reason = reason
         self.retryable = retryable
         self.outcome_unknown = outcome_unknown
-        self.kind = kind
+        self.kind = ErrorKind(kind)
         self.hint = hint
         super().__init__(self.user_message)
 
@@ -182,7 +218,7 @@ class ExchangeError(Exception):
 
 class OrderNotFound(ExchangeError):
     def __init__(self, exchange: str, operation: str, reason: str) -> None:
-        super().__init__(exchange, operation, reason, kind="order_not_found")
+        super().__init__(exchange, operation, reason, kind=ErrorKind.ORDER_NOT_FOUND)
 
 
 class ExchangeConnector(Protocol):
@@ -223,7 +259,7 @@ class ExchangeConnector(Protocol):
         client_order_id: str,
         *,
         reduce_only: bool = False,
-        position_side: PositionSide | None = None,
+        position_side: Side | None = None,
         execute_before: datetime | None = None,
     ) -> OrderReport:
         """Send one market order (amount in base units) with this exchange's order receive window, never reaching
@@ -267,7 +303,7 @@ class ConnectorRegistry:
                 exchange_id,
                 "connect",
                 "exchange is not configured",
-                kind="not_configured",
+                kind=ErrorKind.NOT_CONFIGURED,
                 hint=f"set ARBITRAGE_EXCHANGES__{exchange_id.upper()}__API_KEY and __SECRET (configured: {configured})",
             ) from None
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import ccxt.async_support as ccxt
 
-from arbitrage.exchanges.connector import ExchangeError, OrderNotFound
+from arbitrage.exchanges.connector import ErrorKind, ExchangeError, OrderNotFound
 
 MAX_REASON_LENGTH = 200
 
@@ -24,7 +24,7 @@ MAX_REASON_LENGTH = 200
 @dataclass(frozen=True)
 class ErrorRule:
     ccxt_class: type[BaseException]
-    kind: str
+    kind: ErrorKind
     retryable: bool
     # True where an ORDER request may have been executed although we got no answer: look it up by client id.
     unknown_if_order: bool = False
@@ -32,45 +32,45 @@ class ErrorRule:
 
 # First match wins: subclasses before their bases (ccxt 4.5.90 hierarchy, wire spec §1.5).
 ERROR_TABLE: tuple[ErrorRule, ...] = (
-    ErrorRule(ccxt.OrderNotFound, "order_not_found", retryable=False),
-    ErrorRule(ccxt.InsufficientFunds, "insufficient_funds", retryable=False),
-    ErrorRule(ccxt.AuthenticationError, "auth", retryable=False),  # PermissionDenied, AccountSuspended
-    ErrorRule(ccxt.BadSymbol, "unknown_symbol", retryable=False),
-    ErrorRule(ccxt.InvalidOrder, "invalid_order", retryable=False),  # DuplicateOrderId, OrderNotFillable
-    ErrorRule(ccxt.NoChange, "not_modified", retryable=False),  # MarginModeAlreadySet
-    ErrorRule(ccxt.NotSupported, "not_supported", retryable=False),
-    ErrorRule(ccxt.ArgumentsRequired, "bad_request", retryable=False),
-    ErrorRule(ccxt.BadRequest, "bad_request", retryable=False),
+    ErrorRule(ccxt.OrderNotFound, ErrorKind.ORDER_NOT_FOUND, retryable=False),
+    ErrorRule(ccxt.InsufficientFunds, ErrorKind.INSUFFICIENT_FUNDS, retryable=False),
+    ErrorRule(ccxt.AuthenticationError, ErrorKind.AUTH, retryable=False),  # PermissionDenied, AccountSuspended
+    ErrorRule(ccxt.BadSymbol, ErrorKind.UNKNOWN_SYMBOL, retryable=False),
+    ErrorRule(ccxt.InvalidOrder, ErrorKind.INVALID_ORDER, retryable=False),  # DuplicateOrderId, OrderNotFillable
+    ErrorRule(ccxt.NoChange, ErrorKind.NOT_MODIFIED, retryable=False),  # MarginModeAlreadySet
+    ErrorRule(ccxt.NotSupported, ErrorKind.NOT_SUPPORTED, retryable=False),
+    ErrorRule(ccxt.ArgumentsRequired, ErrorKind.BAD_REQUEST, retryable=False),
+    ErrorRule(ccxt.BadRequest, ErrorKind.BAD_REQUEST, retryable=False),
     # The exchange answered: the request was refused, so an order was NOT executed.
-    ErrorRule(ccxt.OnMaintenance, "maintenance", retryable=True),
-    ErrorRule(ccxt.RateLimitExceeded, "rate_limited", retryable=True),
-    ErrorRule(ccxt.DDoSProtection, "rate_limited", retryable=True),
-    ErrorRule(ccxt.InvalidNonce, "clock", retryable=True),
+    ErrorRule(ccxt.OnMaintenance, ErrorKind.MAINTENANCE, retryable=True),
+    ErrorRule(ccxt.RateLimitExceeded, ErrorKind.RATE_LIMITED, retryable=True),
+    ErrorRule(ccxt.DDoSProtection, ErrorKind.RATE_LIMITED, retryable=True),
+    ErrorRule(ccxt.InvalidNonce, ErrorKind.CLOCK, retryable=True),
     # No (usable) answer: an order may or may not have been executed.
-    ErrorRule(ccxt.RequestTimeout, "timeout", retryable=True, unknown_if_order=True),
-    ErrorRule(ccxt.ExchangeNotAvailable, "unavailable", retryable=True, unknown_if_order=True),
-    ErrorRule(ccxt.NetworkError, "network", retryable=True, unknown_if_order=True),
-    ErrorRule(ccxt.OperationFailed, "exchange_failure", retryable=True, unknown_if_order=True),
-    ErrorRule(ccxt.ExchangeError, "rejected", retryable=False),
+    ErrorRule(ccxt.RequestTimeout, ErrorKind.TIMEOUT, retryable=True, unknown_if_order=True),
+    ErrorRule(ccxt.ExchangeNotAvailable, ErrorKind.UNAVAILABLE, retryable=True, unknown_if_order=True),
+    ErrorRule(ccxt.NetworkError, ErrorKind.NETWORK, retryable=True, unknown_if_order=True),
+    ErrorRule(ccxt.OperationFailed, ErrorKind.EXCHANGE_FAILURE, retryable=True, unknown_if_order=True),
+    ErrorRule(ccxt.ExchangeError, ErrorKind.REJECTED, retryable=False),
     # Transport errors that escaped ccxt's own wrapping.
-    ErrorRule(asyncio.TimeoutError, "timeout", retryable=True, unknown_if_order=True),
-    ErrorRule(aiohttp.ClientError, "network", retryable=True, unknown_if_order=True),
-    ErrorRule(OSError, "network", retryable=True, unknown_if_order=True),
+    ErrorRule(asyncio.TimeoutError, ErrorKind.TIMEOUT, retryable=True, unknown_if_order=True),
+    ErrorRule(aiohttp.ClientError, ErrorKind.NETWORK, retryable=True, unknown_if_order=True),
+    ErrorRule(OSError, ErrorKind.NETWORK, retryable=True, unknown_if_order=True),
 )
-_UNEXPECTED = ErrorRule(Exception, "unexpected", retryable=False, unknown_if_order=True)
+_UNEXPECTED = ErrorRule(Exception, ErrorKind.UNEXPECTED, retryable=False, unknown_if_order=True)
 
 
 def rule_for(error: BaseException) -> ErrorRule:
     return next((rule for rule in ERROR_TABLE if isinstance(error, rule.ccxt_class)), _UNEXPECTED)
 
 
-def hint_for(kind: str, exchange_id: str) -> str | None:
-    if kind == "auth":
+def hint_for(kind: ErrorKind, exchange_id: str) -> str | None:
+    if kind is ErrorKind.AUTH:
         prefix = f"ARBITRAGE_EXCHANGES__{exchange_id.upper()}__"
         return f"check {prefix}API_KEY/SECRET (and the key's futures trading permission)"
-    if kind == "insufficient_funds":
+    if kind is ErrorKind.INSUFFICIENT_FUNDS:
         return "top up or lower --amount/--leverage"
-    if kind == "clock":
+    if kind is ErrorKind.CLOCK:
         return "the local clock is off; sync it (NTP)"
     return None
 
@@ -88,7 +88,7 @@ def classify(
         return error
     rule = rule_for(error)
     reason = clean_reason(error, exchange_id, secrets)
-    if rule.kind == "order_not_found":
+    if rule.kind is ErrorKind.ORDER_NOT_FOUND:
         return OrderNotFound(exchange_id, operation, reason)
     return ExchangeError(
         exchange_id,

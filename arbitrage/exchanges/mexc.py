@@ -13,9 +13,10 @@ from typing import Any
 
 import ccxt.async_support as ccxt
 
+from arbitrage.domain import OrderSide, Side
 from arbitrage.exchanges import reports
 from arbitrage.exchanges.ccxt_connector import CcxtConnector, CcxtMarket, CcxtOrder
-from arbitrage.exchanges.connector import ExchangeError, LeverageTierInfo, OrderSide, PositionSide
+from arbitrage.exchanges.connector import ErrorKind, ExchangeError, LeverageTierInfo
 from arbitrage.exchanges.signing import WindowStyle
 
 # MEXC order `side`: 1 open long, 2 close short, 3 open short, 4 close long (MEXC API docs). ccxt 4.5.90 maps the
@@ -59,7 +60,7 @@ class MexcConnector(CcxtConnector):
             self.exchange_id,
             "connect",
             "mexc has no sandbox",
-            kind="not_supported",
+            kind=ErrorKind.NOT_SUPPORTED,
             hint="unset ARBITRAGE_EXCHANGES__MEXC__SANDBOX (use BASE_URL for the simulator)",
         )
 
@@ -73,7 +74,7 @@ class MexcConnector(CcxtConnector):
             )
 
     def _order_params(
-        self, side: OrderSide, client_order_id: str, reduce_only: bool, hedge_side: PositionSide | None
+        self, side: OrderSide, client_order_id: str, reduce_only: bool, hedge_side: Side | None
     ) -> dict[str, Any]:
         params: dict[str, Any] = {"clientOrderId": client_order_id, "side": _SIDE_CODE[(side, reduce_only)]}
         if hedge_side is not None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from arbitrage.domain import OrderSide, Side
 from arbitrage.exchanges import reports
-from arbitrage.exchanges.connector import ExchangeError, OrderSide, PositionMode, PositionSide
+from arbitrage.exchanges.connector import ErrorKind, ExchangeError, PositionMode
 
 
 def to_contracts(exchange_id: str, market: dict[str, Any], amount: Decimal) -> Decimal:
@@ -23,25 +24,25 @@ def to_contracts(exchange_id: str, market: dict[str, Any], amount: Decimal) -> D
             exchange_id,
             "create_order",
             f"amount {amount} {market['base']} is not a positive multiple of {unit} on {market['symbol']}",
-            kind="invalid_amount",
+            kind=ErrorKind.INVALID_AMOUNT,
             hint="round the amount to the exchange's step (`arbitrage markets` shows it)",
         )
     return contracts
 
 
 def hedge_position_side(
-    exchange_id: str, mode: PositionMode, side: OrderSide, reduce_only: bool, position_side: PositionSide | None
-) -> PositionSide | None:
+    exchange_id: str, mode: PositionMode, side: OrderSide, reduce_only: bool, position_side: Side | None
+) -> Side | None:
     """The position side an order acts on in hedge mode; None in one-way mode (where `position_side` is ignored).
 
     A buy opens LONG or closes SHORT; a sell opens SHORT or closes LONG. A contradicting `position_side` is refused.
     """
     if mode is PositionMode.ONE_WAY:
         return None
-    expected: PositionSide = "LONG" if (side == "buy") != reduce_only else "SHORT"
+    expected: Side = "LONG" if (side == "buy") != reduce_only else "SHORT"
     if position_side is not None and position_side != expected:
         action = "close" if reduce_only else "open"
         raise ExchangeError(
-            exchange_id, "create_order", f"a {side} order cannot {action} a {position_side} position", kind="invalid_order"
+            exchange_id, "create_order", f"a {side} order cannot {action} a {position_side} position", kind=ErrorKind.INVALID_ORDER
         )
     return expected

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from arbitrage.domain import OrderSide
 from arbitrage.exchanges.connector import (
     FundingPaymentReport,
     LeverageTierInfo,
     MarketInfo,
     OrderReport,
-    OrderSide,
     OrderState,
     PositionReport,
 )

@@ -24,7 +24,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from arbitrage.exchanges.connector import ExchangeError
+from arbitrage.exchanges.connector import ErrorKind, ExchangeError
 
 # Below this an order could hardly reach the exchange inside its window: it is not sent.
 MIN_WINDOW_MS = 100
@@ -67,7 +67,7 @@ def too_late(exchange_id: str, left_ms: int) -> ExchangeError:
     return ExchangeError(
         exchange_id, "create_order",
         f"not sent: only {max(left_ms, 0)} ms were left before the order had to have executed",
-        kind="too_late",
+        kind=ErrorKind.TOO_LATE,
     )
 
 

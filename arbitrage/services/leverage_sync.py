@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from arbitrage.exchanges.connector import ExchangeConnector, ExchangeError
+from arbitrage.exchanges.connector import ErrorKind, ExchangeConnector, ExchangeError
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ async def _sync_one(venue: LegVenue, leverage: int) -> None:
             venue.exchange,
             "fetch_leverage",
             f"leverage read back as long={applied.long} short={applied.short}, expected {leverage}",
-            kind="leverage_mismatch",
+            kind=ErrorKind.LEVERAGE_MISMATCH,
             hint="another client may be changing leverage on this account",
         )
 

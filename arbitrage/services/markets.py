@@ -21,7 +21,7 @@ from arbitrage.domain.leverage import (
     single_tier,
 )
 from arbitrage.domain.sizing import MarketRules
-from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError, LeverageTierInfo, MarketInfo
+from arbitrage.exchanges.connector import ConnectorRegistry, ErrorKind, ExchangeError, LeverageTierInfo, MarketInfo
 from arbitrage.logging import get_logger
 from arbitrage.services.market_refresh import RefreshSummary, filter_values, refresh_markets
 
@@ -48,7 +48,7 @@ def rules_from_market(market: MarketInfo) -> MarketRules:
 
 def rules_from_filter(row: SymbolFilter) -> MarketRules:
     if row.step_size is None:
-        raise ExchangeError(row.exchange, "market", f"no amount step known for {row.symbol}", kind="unknown_symbol",
+        raise ExchangeError(row.exchange, "market", f"no amount step known for {row.symbol}", kind=ErrorKind.UNKNOWN_SYMBOL,
                             hint=f"run `arbitrage markets refresh --exchange {row.exchange}`")
     return MarketRules(
         exchange=row.exchange,
@@ -89,7 +89,7 @@ def require_listed(row: SymbolFilter) -> SymbolFilter:
         raise ExchangeError(
             row.exchange, "market",
             f"{row.symbol} is delisted on {row.exchange} (since {row.delisted_at.isoformat()})",
-            kind="unknown_symbol",
+            kind=ErrorKind.UNKNOWN_SYMBOL,
         )
     return row
 
@@ -147,7 +147,7 @@ class CachedMarketCatalog:
         try:
             tiers = await connector.leverage_tiers(symbol)
         except ExchangeError as error:
-            if error.kind == "auth":
+            if error.kind is ErrorKind.AUTH:
                 raise
             log.warning("leverage_tiers_unavailable", exchange=exchange, symbol=symbol, error=error.user_message)
             tiers = []
@@ -166,7 +166,7 @@ class ConnectorMarketCatalog:
         market = connector.market(symbol)
         if not market.active:
             raise ExchangeError(exchange, "market", f"{symbol} is not tradable (delisted or suspended)",
-                                kind="unknown_symbol")
+                                kind=ErrorKind.UNKNOWN_SYMBOL)
         return rules_from_market(market)
 
     async def max_leverage(self, exchange: str, symbol: str, notional: Decimal) -> int:

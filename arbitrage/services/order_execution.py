@@ -14,25 +14,20 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from arbitrage.domain import Leg, OrderPurpose, OrderSide
+from arbitrage.domain import Leg, OrderPurpose, OrderSide, Side
 from arbitrage.domain.status import OrderStatus
 from arbitrage.exchanges.connector import (
+    REFUSED_UNPROCESSED,
     ExchangeConnector,
     ExchangeError,
     OrderReport,
     OrderState,
-    PositionSide,
 )
 from arbitrage.logging import get_logger
 from arbitrage.services.clock import utcnow
 from arbitrage.services.order_lookup import DoubtfulOrder, PositionProbe, Verdict, settle
 
 log = get_logger(__name__)
-
-# Answers that refuse a request before processing it: the order did not execute, and the same order may be sent
-# again (with a new client order id) when time allows.
-REFUSED_UNPROCESSED = frozenset({"rate_limited", "clock", "maintenance"})
-
 
 class LegState(StrEnum):
     FILLED = "FILLED"  # executed (fully or partly): there is exposure of `filled`
@@ -50,7 +45,7 @@ class OrderIntent:
     amount: Decimal  # base units
     client_order_id: str
     reduce_only: bool = False
-    position_side: PositionSide | None = None
+    position_side: Side | None = None
 
 
 @dataclass
@@ -63,12 +58,13 @@ class SendOutcome:
     acknowledged_at: datetime | None = None
     never_arrived: bool = False  # FAILED because the exchange never received it or can no longer execute it
     acknowledged_id: str | None = None  # the exchange's id when it acknowledged an order whose outcome is unknown
-    error_kind: str | None = None
+    exchange_error: ExchangeError | None = None  # what the exchange (or the way to it) answered, classified
 
     @property
     def may_send_again(self) -> bool:
         """It provably did not execute and nothing about the order itself was refused: a new attempt may work."""
-        return self.state is LegState.FAILED and (self.never_arrived or self.error_kind in REFUSED_UNPROCESSED)
+        refused_unprocessed = self.exchange_error is not None and self.exchange_error.kind in REFUSED_UNPROCESSED
+        return self.state is LegState.FAILED and (self.never_arrived or refused_unprocessed)
 
     @property
     def exchange_order_id(self) -> str | None:
@@ -123,10 +119,10 @@ async def send_order(
         sent_at = request.signed_at if request is not None else queued_at
         if request is None and error.exchange_order_id is None:  # it never left: nothing can execute
             return SendOutcome(intent, LegState.FAILED, error=error.user_message, sent_at=sent_at,
-                               never_arrived=True, error_kind=error.kind)
+                               never_arrived=True, exchange_error=error)
         if not (error.outcome_unknown or error.retryable) or error.kind in REFUSED_UNPROCESSED:
             return SendOutcome(intent, LegState.FAILED, error=error.user_message, sent_at=sent_at,
-                               error_kind=error.kind)
+                               exchange_error=error)
         log.warning(
             "order_outcome_unknown",
             exchange=intent.exchange,
@@ -142,9 +138,9 @@ async def send_order(
             return _from_report(intent, settled.report, sent_at)
         if settled.verdict is Verdict.NEVER_ARRIVED:
             return SendOutcome(intent, LegState.FAILED, error=settled.reason, sent_at=sent_at, never_arrived=True,
-                               error_kind=error.kind)
+                               exchange_error=error)
         return SendOutcome(intent, LegState.UNKNOWN, error=settled.reason, sent_at=sent_at,
-                           acknowledged_id=error.exchange_order_id, error_kind=error.kind)
+                           acknowledged_id=error.exchange_order_id, exchange_error=error)
     sent_at = report.request.signed_at if report.request is not None else queued_at
     return _from_report(intent, report, sent_at)
 

@@ -7,9 +7,12 @@ import itertools
 import pytest
 
 from arbitrage.domain.status import (
+    InvalidOrderTransition,
     InvalidTransition,
+    OrderStatus,
     Status,
     can_transition,
+    check_order_transition,
     check_transition,
     is_terminal,
 )
@@ -82,3 +85,25 @@ def test_status_groups_follow_the_table() -> None:
 
     assert IN_PROGRESS == {s for s in Status if not is_terminal(s)} - {S.NEEDS_ATTENTION}
     assert HOLDING < IN_PROGRESS and S.SCHEDULED not in HOLDING and S.SYNCING_LEVERAGE not in HOLDING
+
+
+O = OrderStatus
+DOUBT_SETTLED = {O.FILLED, O.PARTIALLY_FILLED, O.REJECTED, O.FAILED, O.UNKNOWN}
+ORDER_ALLOWED = (
+    {(O.PENDING, to) for to in DOUBT_SETTLED | {O.SENT}}
+    | {(source, to) for source in (O.SENT, O.UNKNOWN) for to in DOUBT_SETTLED}
+    | {(O.PARTIALLY_FILLED, O.PARTIALLY_FILLED), (O.PARTIALLY_FILLED, O.FILLED)}
+    | {(O.FILLED, O.FILLED), (O.REJECTED, O.REJECTED), (O.FAILED, O.FAILED)}
+)
+ORDER_PAIRS = list(itertools.product(OrderStatus, OrderStatus))
+
+
+@pytest.mark.parametrize(("from_status", "to_status"), ORDER_PAIRS, ids=[f"{a}->{b}" for a, b in ORDER_PAIRS])
+def test_order_transition(from_status: OrderStatus, to_status: OrderStatus) -> None:
+    """A settled order (filled, refused, never sent) is never rewritten into something else; one in doubt is."""
+    if (from_status, to_status) in ORDER_ALLOWED:
+        check_order_transition("arb-x-1-PO1", from_status, to_status)
+    else:
+        with pytest.raises(InvalidOrderTransition) as raised:
+            check_order_transition("arb-x-1-PO1", from_status, to_status)
+        assert "arb-x-1-PO1" in str(raised.value)

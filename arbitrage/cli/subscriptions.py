@@ -37,6 +37,7 @@ from arbitrage.domain import EXCHANGE_IDS
 from arbitrage.domain.status import Status
 from arbitrage.domain.subscription_request import InputError, NewSubscription
 from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError
+from arbitrage.services.cancellation import CancelRefused, cancel_subscription
 from arbitrage.services.pipeline_config import PipelineConfig
 from arbitrage.settings import Settings
 
@@ -233,7 +234,10 @@ def cancel(subscription_id: IdArgument) -> None:
             if database is None:
                 raise repo_not_found(subscription_id)
             async with database.unit_of_work() as session:
-                await _cancel(session, subscription_id)
+                try:
+                    await cancel_subscription(session, subscription_id)
+                except (repo.SubscriptionNotFound, CancelRefused) as error:
+                    raise CliError(str(error)) from None
 
     asyncio.run(run())
     typer.echo(f"subscription {subscription_id} cancelled")
@@ -247,21 +251,6 @@ async def _detail(session: AsyncSession, subscription_id: int) -> _Detail:
         list(await repo.events_for(session, subscription_id)),
         list(await repo.payments_for(session, subscription_id)),
     )
-
-
-async def _cancel(session: AsyncSession, subscription_id: int) -> None:
-    subscription = await _require(session, subscription_id)
-    if subscription.status is not Status.SCHEDULED:
-        raise CliError(
-            f"subscription {subscription_id} is {subscription.status}; only SCHEDULED subscriptions can be cancelled"
-        )
-    try:
-        await repo.transition(session, subscription, Status.CANCELLED, event="cancelled", message="cancelled by user")
-    except repo.StatusConflict:
-        raise CliError(
-            f"subscription {subscription_id} changed status while cancelling (the daemon picked it up); "
-            f"see `arbitrage show {subscription_id}`"
-        ) from None
 
 
 def repo_not_found(subscription_id: int) -> CliError:

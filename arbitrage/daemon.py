@@ -20,7 +20,7 @@ from arbitrage.logging import get_logger
 from arbitrage.scheduler import SubscriptionScheduler
 from arbitrage.services.account_modes import detect_position_modes
 from arbitrage.services.exchange_clocks import measure_clock
-from arbitrage.services.markets import CachedMarketCatalog, MarketCatalog
+from arbitrage.services.markets import CachedMarketCatalog
 from arbitrage.services.pipeline import Pipeline
 from arbitrage.services.pipeline_config import PipelineConfig
 from arbitrage.settings import Settings
@@ -61,7 +61,7 @@ class Daemon:
                 await db.dispose()
                 log.info("daemon_stopped")
 
-    async def _market_catalog(self, db: Database, connectors: ConnectorRegistry) -> MarketCatalog:
+    async def _market_catalog(self, db: Database, connectors: ConnectorRegistry) -> CachedMarketCatalog:
         """The symbol_filters cache, refreshed now (markets were just loaded). Each account's position mode is read
         in the background: with ccxt's throttle MEXC's first call after contract/detail waits ~5 s, which need not
         delay the start (an order needing the mode before it is known reads it itself)."""
@@ -70,9 +70,9 @@ class Daemon:
         await catalog.refresh(reload=False)
         return catalog
 
-    async def _register_periodic_jobs(self, markets: MarketCatalog) -> None:
+    async def _register_periodic_jobs(self, markets: CachedMarketCatalog) -> None:
         """Market metadata refresh every ARBITRAGE_MARKETS_REFRESH_MINUTES."""
-        if self.scheduler is not None and isinstance(markets, CachedMarketCatalog):
+        if self.scheduler is not None:
             self.scheduler.add_periodic(markets.refresh_job, self.settings.markets_refresh_minutes, MARKETS_JOB_ID)
 
     def install_signal_handlers(self) -> None:

@@ -15,7 +15,7 @@ from arbitrage.exchanges.urls import to_original_url
 
 class _BinanceUsdm(ccxt.binanceusdm):  # type: ignore[misc]
     """ccxt applies the futures error table (-2019 → InsufficientFunds, -4164 → InvalidOrder, ...) only when the
-    request URL starts with https://fapi.binance.com/ (wire spec pitfall 2). Behind a BASE_URL override the URL is
+    request URL starts with https://fapi.binance.com/. Behind a BASE_URL override the URL is
     mapped back to the production URL it stands for, so errors are classified exactly as in production."""
 
     production_url_prefixes: list[tuple[str, str]] = []

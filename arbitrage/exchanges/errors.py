@@ -30,7 +30,7 @@ class ErrorRule:
     unknown_if_order: bool = False
 
 
-# First match wins: subclasses before their bases (ccxt 4.5.90 hierarchy, wire spec §1.5).
+# First match wins: subclasses before their bases (ccxt 4.5.90's exception hierarchy).
 ERROR_TABLE: tuple[ErrorRule, ...] = (
     ErrorRule(ccxt.OrderNotFound, ErrorKind.ORDER_NOT_FOUND, retryable=False),
     ErrorRule(ccxt.InsufficientFunds, ErrorKind.INSUFFICIENT_FUNDS, retryable=False),

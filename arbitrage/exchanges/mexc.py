@@ -20,7 +20,8 @@ from arbitrage.exchanges.connector import ErrorKind, ExchangeError, LeverageTier
 from arbitrage.exchanges.signing import WindowStyle
 
 # MEXC order `side`: 1 open long, 2 close short, 3 open short, 4 close long (MEXC API docs). ccxt 4.5.90 maps the
-# hedged reduce-only case the other way round (wire spec §7), so the side is always sent explicitly.
+# hedged reduce-only case the other way round (sell + reduceOnly → 2, close short, where closing a long is 4), so the
+# side is always sent explicitly.
 _SIDE_CODE: dict[tuple[OrderSide, bool], int] = {
     ("buy", False): 1,
     ("buy", True): 2,

@@ -2,7 +2,7 @@
 
 `MarketCatalog` is what the services ask. `CachedMarketCatalog` (the daemon's) answers from the `symbol_filters`
 table without any request; on a miss it asks the exchange once (its loaded markets + one tier request where the
-venue needs one), stores the row and answers from it. `ConnectorMarketCatalog` asks the exchanges every time.
+venue needs one), stores the row and answers from it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from arbitrage.domain.leverage import (
     single_tier,
 )
 from arbitrage.domain.sizing import MarketRules
-from arbitrage.exchanges.connector import ConnectorRegistry, ErrorKind, ExchangeError, LeverageTierInfo, MarketInfo
+from arbitrage.exchanges.connector import ConnectorRegistry, ErrorKind, ExchangeError, MarketInfo
 from arbitrage.logging import get_logger
 from arbitrage.services.market_refresh import RefreshSummary, filter_values, refresh_markets
 
@@ -152,28 +152,3 @@ class CachedMarketCatalog:
             log.warning("leverage_tiers_unavailable", exchange=exchange, symbol=symbol, error=error.user_message)
             tiers = []
         return filter_values(market, tiers, None)
-
-
-class ConnectorMarketCatalog:
-    """Straight from the exchanges (markets are loaded once per connector; tiers cost one request)."""
-
-    def __init__(self, connectors: ConnectorRegistry) -> None:
-        self._connectors = connectors
-
-    async def rules(self, exchange: str, symbol: str) -> MarketRules:
-        connector = self._connectors.get(exchange)
-        await connector.load_markets()  # a no-op once loaded; retries an exchange that was down at start
-        market = connector.market(symbol)
-        if not market.active:
-            raise ExchangeError(exchange, "market", f"{symbol} is not tradable (delisted or suspended)",
-                                kind=ErrorKind.UNKNOWN_SYMBOL)
-        return rules_from_market(market)
-
-    async def max_leverage(self, exchange: str, symbol: str, notional: Decimal) -> int:
-        connector = self._connectors.get(exchange)
-        tiers = [_domain_tier(t) for t in await connector.leverage_tiers(symbol)]
-        return leverage_limit(exchange, symbol, tiers, connector.market(symbol).max_leverage, notional)
-
-
-def _domain_tier(tier: LeverageTierInfo) -> LeverageTier:
-    return LeverageTier(tier.notional_floor, tier.notional_cap, tier.max_leverage, tier.maint_margin_rate)

@@ -69,6 +69,8 @@ class ExchangeSettings(BaseModel):
     # window of the order's timestamp (MEXC counts whole seconds). It bounds how long an order whose answer was
     # lost could still execute. 1000..60000 (the largest window Binance and MEXC accept).
     order_recv_window_ms: int = Field(default=DEFAULT_ORDER_RECV_WINDOW_MS, ge=1000, le=60000)
+    # Every documented rate limit of the exchange times this (VIP tiers raise them; 1 = the non-VIP limits).
+    rate_limit_scale: float = Field(default=1.0, gt=0, le=1000)
 
     @field_validator("api_key", "secret", "password", "base_url", "min_lead_seconds", mode="before")
     @classmethod

@@ -18,6 +18,7 @@ import ccxt.async_support as ccxt
 
 from arbitrage.domain import OrderSide, Side
 from arbitrage.domain.funding import normalize_funding_amount
+from arbitrage.domain.venues import VENUES
 from arbitrage.exchanges import orders, reports
 from arbitrage.exchanges.connector import (
     BalanceReport,
@@ -38,7 +39,9 @@ from arbitrage.exchanges.connector import (
 )
 from arbitrage.exchanges.errors import classify
 from arbitrage.exchanges.retry import retry_safe
-from arbitrage.exchanges.signing import OrderWindow, WindowStyle, order_window, windowed_client_class
+from arbitrage.exchanges.budget import Priority, RequestBudget, priority
+from arbitrage.exchanges.client_class import client_class
+from arbitrage.exchanges.signing import OrderWindow, WindowStyle, order_window
 from arbitrage.exchanges.urls import original_url_prefixes, override_api_urls
 from arbitrage.logging import get_logger
 from arbitrage.settings import ExchangeSettings
@@ -51,6 +54,18 @@ CcxtMarket = dict[str, Any]
 
 # After a create response without fill details, the order is read back; an exchange may need a moment to index it.
 FOLLOW_UP_DELAYS_SECONDS = (0.05, 0.2, 0.5, 1.0)
+# Who waits first for the request budget when it is short (orders have a budget of their own).
+PRIORITIES = {
+    "fetch_order": Priority.LOOKUP,
+    "fetch_positions": Priority.LOOKUP,
+    "fetch_my_trades": Priority.LOOKUP,
+    "fetch_funding_payments": Priority.BACKGROUND,
+    "load_markets": Priority.BACKGROUND,
+    "leverage_tiers": Priority.BACKGROUND,
+    "funding_intervals": Priority.BACKGROUND,
+    "fetch_time": Priority.BACKGROUND,
+    "fetch_balance": Priority.BACKGROUND,
+}
 # Until the exchange's clock has been measured, its offset is taken to be up to this much either way.
 UNMEASURED_CLOCK = ClockOffset(0.0, 1000.0)
 
@@ -67,11 +82,9 @@ class CcxtConnector:
     # The exchange's raw field (in `info`) with a funding payment's amount, read as an exact string.
     funding_amount_field: ClassVar[str | None] = None
 
-    def __init__(
-        self, settings: ExchangeSettings, *, timeout_seconds: float = 10.0, enable_rate_limit: bool = True
-    ) -> None:
+    def __init__(self, settings: ExchangeSettings, *, timeout_seconds: float = 10.0) -> None:
         config: dict[str, Any] = {
-            "enableRateLimit": enable_rate_limit,
+            "enableRateLimit": False,  # the account's RequestBudget paces every request instead (client_class.py)
             "timeout": int(timeout_seconds * 1000),
             "options": copy.deepcopy(self.ccxt_options),
         }
@@ -83,9 +96,9 @@ class CcxtConnector:
         self._secrets = settings.secret_values()
         self.order_window_ms = settings.order_recv_window_ms
         self.clock = UNMEASURED_CLOCK
-        self.client: Any = windowed_client_class(self.ccxt_class, self.window_style, self.exchange_id)(config)
-        if not enable_rate_limit:
-            self.client.timeout_on_exit = 0  # loopback/test use: skip ccxt's 250 ms grace sleep in close()
+        self.client: Any = client_class(self.ccxt_class, self.window_style, self.exchange_id)(config)
+        self.budget = RequestBudget(VENUES[self.exchange_id], settings.rate_limit_scale)
+        self.client.arbitrage_budget = self.budget
         if settings.sandbox:
             self._enable_sandbox()
         if settings.base_url:
@@ -171,7 +184,8 @@ class CcxtConnector:
 
     async def _once(self, operation: str, call: Callable[[], Awaitable[T]], *, order: bool = False) -> T:
         try:
-            return await call()
+            with priority(PRIORITIES.get(operation, Priority.PREPARE)):
+                return await call()
         except Exception as error:  # every failure leaves here classified; the ccxt text may carry signatures
             raise classify(error, self.exchange_id, operation, order=order, secrets=self._secrets) from None
 
@@ -468,4 +482,4 @@ class CcxtConnector:
         )
 
     async def close(self) -> None:
-        await self.client.close()
+        await self.client.close()  # ccxt lets TLS connections shut down for 250 ms

@@ -7,6 +7,7 @@ amount is a Decimal, every time is timezone-aware UTC.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -308,5 +309,4 @@ class ConnectorRegistry:
             ) from None
 
     async def close(self) -> None:
-        for connector in self.connectors.values():
-            await connector.close()
+        await asyncio.gather(*(connector.close() for connector in self.connectors.values()))

@@ -19,11 +19,7 @@ CONNECTOR_CLASSES: dict[str, type[CcxtConnector]] = {
 
 
 def build_connector(settings: Settings, exchange_id: str, *, enable_rate_limit: bool = True) -> CcxtConnector:
-    return CONNECTOR_CLASSES[exchange_id](
-        settings.exchange(exchange_id),
-        timeout_seconds=settings.order_timeout_seconds,
-        enable_rate_limit=enable_rate_limit,
-    )
+    return CONNECTOR_CLASSES[exchange_id](settings.exchange(exchange_id), timeout_seconds=settings.order_timeout_seconds)
 
 
 def build_connectors(settings: Settings, *, enable_rate_limit: bool = True) -> ConnectorRegistry:

@@ -7,8 +7,8 @@ the instant the order must have executed by (an open's entry deadline). Knowing 
 an order whose answer was lost bounds when the exchange could still execute it: after that, a lookup that finds
 nothing proves it never will.
 
-The ccxt client classes get one `sign` override (ccxt signs after its rate limiter, right before the request is
-written), which only acts inside `order_window(...)`: the window is applied the way each exchange reads it and
+The ccxt client classes get one `sign` override (ccxt signs after the request budget, right before the request is
+written; see `client_class.py`), which only acts inside `order_window(...)`: the window is applied the way each exchange reads it and
 the signing time is recorded. `sign` is synchronous, so the option swapped for Binance and Bybit cannot leak into
 another request.
 """
@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
 from typing import Any
 
 from arbitrage.exchanges.connector import ErrorKind, ExchangeError
@@ -63,6 +62,11 @@ def order_window(window: OrderWindow) -> Iterator[OrderWindow]:
         _CURRENT.reset(token)
 
 
+def signing_an_order() -> bool:
+    """True inside `order_window`: the requests being made are an order's."""
+    return _CURRENT.get() is not None
+
+
 def too_late(exchange_id: str, left_ms: int) -> ExchangeError:
     return ExchangeError(
         exchange_id, "create_order",
@@ -71,9 +75,9 @@ def too_late(exchange_id: str, left_ms: int) -> ExchangeError:
     )
 
 
-@cache
-def windowed_client_class(base: type[Any], style: WindowStyle, exchange_id: str) -> type[Any]:
-    """`base` (a ccxt exchange class) whose requests signed inside `order_window` carry that window."""
+def windowed_sign(base: type[Any], style: WindowStyle, exchange_id: str) -> Any:
+    """A `sign` for a subclass of `base` (a ccxt exchange class): requests signed inside `order_window` carry
+    that window."""
 
     def sign(self: Any, path: Any, api: Any = "public", method: str = "GET", params: Any = None) -> Any:
         params = {} if params is None else params
@@ -105,4 +109,4 @@ def windowed_client_class(base: type[Any], style: WindowStyle, exchange_id: str)
         window.applied_ms = applied
         return request
 
-    return type(base.__name__, (base,), {"sign": sign, "__module__": __name__})
+    return sign

@@ -41,13 +41,16 @@ def exchange_symbol(exchange: str, symbol: str) -> str:
     return SYMBOL_IDS[exchange].format(b=base, q=quote)
 
 
-def sim_settings(sim: SimulatorServer, database_url: str, **overrides: Any) -> Settings:
+def sim_settings(sim: SimulatorServer, database_url: str, *, every_exchange: dict[str, Any] | None = None,
+                 **overrides: Any) -> Settings:
+    """`every_exchange`: settings for each exchange, e.g. {"rate_limit_scale": 100}."""
     exchanges = {}
     for exchange_id in sim.exchange_ids:
         api_key, secret = sim.credentials(exchange_id)
         exchanges[exchange_id] = {
             "api_key": api_key, "secret": secret, "base_url": sim.base_url(exchange_id),
             "min_lead_seconds": 0,  # BingX's real 30 s would make every test wait half a minute
+            **(every_exchange or {}),
         }
     values: dict[str, Any] = {
         "database_url": database_url,
@@ -101,7 +104,7 @@ class DaemonHarness:
         return subscription.id, funding_time
 
     async def start(self) -> None:
-        self.daemon = Daemon(self.settings, enable_rate_limit=False)
+        self.daemon = Daemon(self.settings)
         self.task = asyncio.create_task(self.daemon.run())
 
     async def wait_until_finished(self, ids: Iterable[int], timeout: float = 30) -> dict[int, Status]:

@@ -31,6 +31,9 @@ SETTINGS = {
     "order_timeout_seconds": 1.5,
     "leverage_sync_ahead_seconds": 4,
     "funding_confirm_timeout_seconds": 5,
+    # Every cell trades at one instant, far over the exchanges' order limits; the matrix is about faults, so the
+    # budgets (and the simulator's limits, see matrix_scenario) are raised a hundredfold.
+    "every_exchange": {"rate_limit_scale": 100},
 }
 ORDER_ID_PARAM = {"binanceusdm": "newClientOrderId", "bybit": "orderLinkId", "bingx": "clientOrderID",
                   "mexc": "externalOid"}

@@ -1,0 +1,133 @@
+"""One exchange account's request budget: the exchange's documented limits, with orders first.
+
+Two separate budgets per account, each a set of moving windows (the `limits` library's exact moving-window
+counter, the same rule the exchanges apply):
+
+- orders (open, close, unwind): the exchange's order limits. Orders never queue behind a read.
+- every other request: the exchange's request limits, less the share the order limit may take of them in the
+  same window, so that orders and reads together stay within the account's or IP's total. Waiting reads are
+  served by priority (order lookups, then preparation, then background work such as funding polls and market
+  refreshes), in arrival order within one priority.
+
+A request that does not fit waits until the window frees (the library says when), so the exchange never refuses
+it for its rate. `ARBITRAGE_EXCHANGES__<ID>__RATE_LIMIT_SCALE` scales every limit (VIP tiers raise them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from arbitrage.domain.venues import LimitScope, RateLimit, VenueFacts
+
+
+class Priority(IntEnum):
+    LOOKUP = 1  # settling an order in doubt, reading a fill back, a position read around an order
+    PREPARE = 2  # funding rates, leverage, position mode ahead of a trigger
+    BACKGROUND = 3  # funding polls, market refresh, clock measurement
+
+
+_PRIORITY: ContextVar[Priority] = ContextVar("arbitrage_request_priority", default=Priority.PREPARE)
+
+
+@contextmanager
+def priority(level: Priority) -> Iterator[None]:
+    """Requests made inside this block (in this task) wait with `level`."""
+    token = _PRIORITY.set(level)
+    try:
+        yield
+    finally:
+        _PRIORITY.reset(token)
+
+
+@dataclass(order=True)
+class _Waiter:
+    level: int
+    seq: int
+    cost: int = field(compare=False)
+    key: str = field(compare=False)
+    future: asyncio.Future[None] = field(compare=False)
+
+
+class _Windows:
+    """Moving windows that must all have room; waiters are served best priority first."""
+
+    def __init__(self, limits: Sequence[tuple[RateLimitItem, bool]]) -> None:
+        self._limits = limits  # (window, weighted: a request costs its weight, else 1)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._waiting: list[_Waiter] = []
+        self._seq = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def acquire(self, level: int, cost: int, key: str) -> None:
+        if not self._limits:
+            return
+        future = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, _Waiter(level, next(self._seq), cost, key, future))
+        self._serve()
+        await future
+
+    def _serve(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        while self._waiting:
+            waiter = self._waiting[0]
+            if waiter.future.done():  # cancelled while waiting
+                heapq.heappop(self._waiting)
+                continue
+            costs = [(item, waiter.cost if weighted else 1) for item, weighted in self._limits]
+            full = [item for item, cost in costs if not self._limiter.test(item, waiter.key, cost=cost)]
+            if full:
+                reset = max(self._limiter.get_window_stats(item, waiter.key).reset_time for item in full)
+                self._timer = asyncio.get_running_loop().call_later(max(reset - time.time(), 0.001), self._serve)
+                return
+            for item, cost in costs:
+                self._limiter.hit(item, waiter.key, cost=cost)
+            heapq.heappop(self._waiting).future.set_result(None)
+
+
+class RequestBudget:
+    def __init__(self, venue: VenueFacts, scale: float = 1.0) -> None:
+        self.exchange_id = venue.id
+        self._per_endpoint = any(limit.scope is LimitScope.ENDPOINT for limit in venue.request_limits)
+        self._orders = _Windows([_item(limit, scale) for limit in venue.order_limits])
+        self._reads = _Windows([_item(limit, scale, _order_share(venue.order_limits, limit))
+                                for limit in venue.request_limits])
+        self.waited_seconds = 0.0  # total time requests spent waiting for the budget
+
+    async def acquire(self, *, order: bool, endpoint: str, weight: int = 1) -> float:
+        """Wait until one request fits; returns how long it waited (seconds)."""
+        started = time.perf_counter()
+        if order:
+            await self._orders.acquire(0, weight, self.exchange_id)
+        else:
+            key = f"{self.exchange_id}:{endpoint}" if self._per_endpoint else self.exchange_id
+            await self._reads.acquire(int(_PRIORITY.get()), max(weight, 1), key)
+        waited = time.perf_counter() - started
+        self.waited_seconds += waited
+        return waited
+
+
+def _order_share(order_limits: Sequence[RateLimit], limit: RateLimit) -> int:
+    """How many of `limit`'s requests the orders may take in its window (per-endpoint limits share nothing)."""
+    if limit.scope is LimitScope.ENDPOINT or limit.weighted:  # Binance orders weigh nothing on the IP limit
+        return 0
+    return min((int(o.amount * limit.seconds / o.seconds) for o in order_limits), default=0)
+
+
+def _item(limit: RateLimit, scale: float, reserved: int = 0) -> tuple[RateLimitItem, bool]:
+    amount = max(int((limit.amount - reserved) * scale), 1)
+    # Windows are whole seconds in `limits`; every documented window is.
+    return RateLimitItemPerSecond(amount, max(int(limit.seconds), 1)), limit.weighted

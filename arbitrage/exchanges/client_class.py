@@ -1,0 +1,32 @@
+"""The ccxt client class each connector instantiates: ccxt's own, with two overrides.
+
+- `fetch2` (every HTTP request passes it) first waits for the account's request budget (`budget.py`): orders on
+  the order limits, everything else on the request limits by priority. ccxt's own limiter is off: it is one FIFO
+  queue per client, so an order would wait behind every read queued before it, and it knows neither the
+  documented windows nor per-endpoint limits.
+- `sign` gives order requests their receive window and records when they were signed (`signing.py`).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from arbitrage.exchanges.signing import WindowStyle, signing_an_order, windowed_sign
+
+
+@cache
+def client_class(base: type[Any], style: WindowStyle, exchange_id: str) -> type[Any]:
+    async def fetch2(self: Any, path: Any, api: Any = "public", method: str = "GET", params: Any = None,
+                     config: Any = None) -> Any:
+        params = {} if params is None else params
+        config = {} if config is None else config
+        budget = self.arbitrage_budget
+        if budget is not None:
+            weight = self.calculate_rate_limiter_cost(api, method, path, params, config)
+            await budget.acquire(order=signing_an_order(), endpoint=f"{method} {path}",
+                                 weight=max(round(float(weight)), 1))
+        return await base.fetch2(self, path, api, method, params, config)
+
+    members = {"sign": windowed_sign(base, style, exchange_id), "fetch2": fetch2, "arbitrage_budget": None}
+    return type(base.__name__, (base,), members)

@@ -39,6 +39,8 @@ from arbitrage.domain.subscription_request import InputError, NewSubscription
 from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError
 from arbitrage.services.cancellation import CancelRefused, cancel_subscription
 from arbitrage.services.pipeline_config import PipelineConfig
+from arbitrage.services.subscription_review import review_subscription, store_reviewed
+from arbitrage.services.subscription_trader_checks import CredentialsRejected
 from arbitrage.settings import Settings
 
 _EXCHANGES = ", ".join(EXCHANGE_IDS)
@@ -121,9 +123,6 @@ async def _check_and_create(
 ) -> tuple[dict[str, object], list[str], list[str]]:
     """Every check against the exchanges and the existing database, then (only if all pass) the row and the market
     rows fetched for it, in one transaction: a refused request writes nothing and creates no database."""
-    from arbitrage.services.subscription_review import review_subscription, store_reviewed
-    from arbitrage.services.subscription_trader_checks import CredentialsRejected
-
     try:
         async with open_existing_database(settings) as existing:
             try:

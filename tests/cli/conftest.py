@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-import asyncio
 import os
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
+from cli_simulator import threaded_simulator
 
 from arbitrage.cli.app import main
 from arbitrage.logging import clear_registered_secrets, reset_logging
@@ -51,23 +48,6 @@ def run(workdir: Path, capsys: pytest.CaptureFixture[str]) -> Run:
         return Result(code, captured.out, captured.err)
 
     return invoke
-
-
-@contextmanager
-def threaded_simulator(scenario: Any = None) -> Iterator[SimulatorServer]:
-    """The simulator on its own event loop in a thread: the CLI under test runs `asyncio.run` itself."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    server = SimulatorServer(scenario=scenario)
-    asyncio.run_coroutine_threadsafe(server.__aenter__(), loop).result(timeout=30)
-    try:
-        yield server
-    finally:
-        asyncio.run_coroutine_threadsafe(server.__aexit__(None, None, None), loop).result(timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
 
 
 @pytest.fixture

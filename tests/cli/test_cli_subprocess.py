@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import threaded_simulator
+from cli_simulator import threaded_simulator
 
 from arbitrage.domain.funding import next_funding_time
 

@@ -23,6 +23,7 @@ from arbitrage.services.exchange_clocks import measure_clock
 from arbitrage.services.markets import CachedMarketCatalog
 from arbitrage.services.pipeline import Pipeline
 from arbitrage.services.pipeline_config import PipelineConfig
+from arbitrage.services.send_plan import SendPlan, order_windows
 from arbitrage.settings import Settings
 
 log = get_logger(__name__)
@@ -48,8 +49,10 @@ class Daemon:
                 await _load_markets(connectors)
                 markets = await self._market_catalog(db, connectors)
                 config = PipelineConfig.from_settings(settings)
-                pipeline = Pipeline(db, connectors, markets, config, self.stop)
-                self.scheduler = SubscriptionScheduler(db, pipeline.run, config, settings.poll_interval_seconds)
+                scales = {exchange: settings.exchange(exchange).rate_limit_scale for exchange in settings.exchanges}
+                plan = SendPlan(config, order_windows(scales))
+                pipeline = Pipeline(db, connectors, markets, config, self.stop, plan)
+                self.scheduler = SubscriptionScheduler(db, pipeline.run, plan, settings.poll_interval_seconds)
                 await self._register_periodic_jobs(markets)
                 await self.scheduler.start()
                 log.info("daemon_started", exchanges=sorted(connectors.connectors), database=db.engine.url.render_as_string())

@@ -19,7 +19,7 @@ from arbitrage.db.session import Database
 from arbitrage.domain.status import IN_PROGRESS, Status
 from arbitrage.logging import get_logger
 from arbitrage.services.clock import utcnow
-from arbitrage.services.pipeline_config import PipelineConfig
+from arbitrage.services.send_plan import SendPlan
 
 log = get_logger(__name__)
 
@@ -31,12 +31,12 @@ class SubscriptionScheduler:
         self,
         db: Database,
         run_pipeline: Callable[[int], Awaitable[None]],
-        config: PipelineConfig,
+        plan: SendPlan,
         poll_interval_seconds: float,
     ) -> None:
         self._db = db
         self._run_pipeline = run_pipeline
-        self._config = config
+        self._plan = plan
         self._poll_interval = poll_interval_seconds
         self._scheduler = AsyncIOScheduler(
             timezone="UTC",
@@ -67,15 +67,17 @@ class SubscriptionScheduler:
                 pending = await repo.list_subscriptions(session, IN_PROGRESS)
         except asyncio.CancelledError:
             return  # the scheduler is shutting down; the next start reads the database again
+        self._plan.plan(pending)  # triggers moved earlier where an exchange's order limits are full
         now = utcnow()
         wanted: dict[int, datetime] = {}
         for subscription in pending:
             if subscription.id in self.running:
                 continue
-            at = self._config.prepare_time(subscription) if subscription.status is Status.SCHEDULED else now
+            at = self._plan.prepare_time(subscription) if subscription.status is Status.SCHEDULED else now
             wanted[subscription.id] = max(at, now)
         for subscription_id in set(self._planned) - set(wanted):
             self._remove(subscription_id)  # cancelled or otherwise finished elsewhere
+        self._plan.keep_only({subscription.id for subscription in pending})
         for subscription_id, at in wanted.items():
             planned = self._planned.get(subscription_id)
             if planned is None or (planned != at and planned > now):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from arbitrage.db.models import Order, Subscription
@@ -69,9 +69,12 @@ async def release_unsent(ctx: StepContext, pending: PendingOpen, reason: str) ->
         log.exception("unsent_orders_not_released")
 
 
-async def open_legs(ctx: StepContext, subscription: Subscription, pending: PendingOpen) -> StepResult:
+async def open_legs(
+    ctx: StepContext, subscription: Subscription, pending: PendingOpen, trigger: datetime | None = None
+) -> StepResult:
     """At the trigger: both recorded orders go out at once (nothing else happens first). The result is OPEN when
-    both legs filled; otherwise ERROR (nothing left open) or NEEDS_ATTENTION."""
+    both legs filled; otherwise ERROR (nothing left open) or NEEDS_ATTENTION. Timings are taken where the requests
+    were signed, after the request budget: the gap between the legs and, from `trigger`, the lateness."""
     intents = pending.intents
     specs = leg_specs(subscription)
     deadline = ctx.config.entry_deadline(subscription)
@@ -79,13 +82,16 @@ async def open_legs(ctx: StepContext, subscription: Subscription, pending: Pendi
               for spec, intent in zip(specs, intents, strict=True)}
     outcomes = await send_orders(connectors_for(ctx, intents), intents, execute_before=deadline, probes=probes)
     await ctx.journal.record_outcomes(pending.rows, outcomes)
-    log.info("legs_sent", gap_ms=gap_ms(outcomes), states=[o.state.value for o in outcomes])
+    wire = {"gap_ms": gap_ms(outcomes)}
+    if trigger is not None:
+        wire["trigger_lateness_ms"] = round((min(o.sent_at for o in outcomes) - trigger).total_seconds() * 1000, 3)
+    log.info("legs_sent", **wire, states=[o.state.value for o in outcomes])
     if any(o.may_send_again for o in outcomes):
         outcomes = list(await asyncio.gather(*(
             _open_again(ctx, subscription, spec, outcome) for spec, outcome in zip(specs, outcomes, strict=True)
         )))
     if all(o.state is LegState.FILLED for o in outcomes):
-        return await _balance(ctx, subscription, specs, outcomes)
+        return await _balance(ctx, subscription, specs, outcomes, wire)
     reason = "; ".join(f"{o.intent.leg.lower()} order failed: {o.error}" for o in outcomes
                        if o.state is not LegState.FILLED)
     return await _unwind_failed_open(ctx, subscription, specs, outcomes, reason)
@@ -116,12 +122,13 @@ async def _open_again(ctx: StepContext, subscription: Subscription, spec: LegSpe
 
 
 async def _balance(
-    ctx: StepContext, subscription: Subscription, specs: Sequence[LegSpec], outcomes: Sequence[SendOutcome]
+    ctx: StepContext, subscription: Subscription, specs: Sequence[LegSpec], outcomes: Sequence[SendOutcome],
+    wire: dict[str, float],
 ) -> StepResult:
     """Both legs filled; if unevenly (a partial fill), reduce the larger one so the hedge is exact."""
     primary, hedge = outcomes
     difference = primary.filled - hedge.filled
-    details: dict = {"filled": {o.intent.leg.value: str(o.filled) for o in outcomes}, "gap_ms": gap_ms(outcomes)}
+    details: dict = {"filled": {o.intent.leg.value: str(o.filled) for o in outcomes}, **wire}
     if difference:
         larger = specs[0] if difference > 0 else specs[1]
         step = (await ctx.markets.rules(larger.exchange, larger.symbol)).step_size

@@ -31,6 +31,7 @@ from arbitrage.services.opening import OPENED_LATE_EVENT, PendingOpen, open_legs
 from arbitrage.services.pipeline_config import PipelineConfig
 from arbitrage.services.preparation import EntryPlan, prepare
 from arbitrage.services.recovery import recover
+from arbitrage.services.send_plan import SendPlan
 from arbitrage.services.settlement import completion, confirm_funding
 from arbitrage.services.step_context import StepContext
 
@@ -49,11 +50,13 @@ class Pipeline:
         markets: MarketCatalog,
         config: PipelineConfig,
         stop: asyncio.Event | None = None,
+        plan: SendPlan | None = None,
     ) -> None:
         self.ctx = StepContext(SubscriptionJournal(db), connectors, markets, config, stop or asyncio.Event())
         self.journal = self.ctx.journal
         self.config = config
         self.stop = self.ctx.stop
+        self.plan = plan or SendPlan(config)
 
     async def run(self, subscription_id: int) -> None:
         with bind_subscription(subscription_id):
@@ -110,7 +113,7 @@ class Pipeline:
         pending = await record_open_orders(self.ctx, subscription, plan.amount)
         if not await self._wait_for_trigger(subscription, pending):
             return False
-        result = await open_legs(self.ctx, subscription, pending)
+        result = await open_legs(self.ctx, subscription, pending, self.plan.trigger_time(subscription))
         await self.journal.apply(subscription, result)
         if result.target is not Status.OPEN:
             return False
@@ -120,7 +123,7 @@ class Pipeline:
     async def _wait_for_trigger(self, subscription: Subscription, pending: PendingOpen) -> bool:
         """Sleep until the trigger; just before it, make sure the row is still ours (the CLI or SQL may have
         changed it). False, with nothing sent, when the daemon stops, the row changed or the deadline passed."""
-        trigger = self.config.trigger_time(subscription)
+        trigger = self.plan.trigger_time(subscription)
         if not await sleep_until(trigger - timedelta(seconds=PRE_TRIGGER_CHECK_SECONDS), self.stop):
             return await self._unsent(subscription, pending, "the daemon stopped before the trigger", Status.SCHEDULED)
         current = await self.journal.status_of(subscription.id)
@@ -144,7 +147,7 @@ class Pipeline:
     async def _recorded_but_unsent(self, subscription: Subscription) -> bool:
         """An OPENING row found before its trigger with nothing but recorded (PENDING or released) opens was
         stopped before any order went out: orders only go out at the trigger. Release it back to SCHEDULED."""
-        if utcnow() >= self.config.trigger_time(subscription) - timedelta(seconds=PRE_TRIGGER_CHECK_SECONDS):
+        if utcnow() >= self.plan.trigger_time(subscription) - timedelta(seconds=PRE_TRIGGER_CHECK_SECONDS):
             return False  # the sends may have started: recovery looks them up
         orders = await self.journal.orders(subscription.id)
         if any(o.filled > 0 or o.purpose is not OrderPurpose.OPEN

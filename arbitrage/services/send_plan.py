@@ -1,0 +1,70 @@
+"""When each subscription's orders go out: its trigger, moved earlier where its exchanges' order limits are full.
+
+The scheduler plans every subscription it knows (`plan`) before it schedules preparation, and the pipeline waits
+for the planned trigger. A subscription keeps its slot once it has one; a new one fits around the slots taken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from arbitrage.db.models import Subscription
+from arbitrage.domain.send_slots import SlotRequest, Windows, assign_slots
+from arbitrage.domain.status import Status
+from arbitrage.domain.venues import VENUES
+from arbitrage.logging import get_logger
+from arbitrage.services.pipeline_config import PipelineConfig
+
+log = get_logger(__name__)
+
+# Subscriptions that have not sent their opens yet.
+_BEFORE_THE_SENDS = (Status.SCHEDULED, Status.SYNCING_LEVERAGE, Status.OPENING)
+
+
+def order_windows(scales: Mapping[str, float]) -> dict[str, Windows]:
+    """Each exchange's documented order limits, scaled as its request budget is (`RATE_LIMIT_SCALE`)."""
+    return {
+        venue.id: [(max(int(limit.amount * scales.get(venue.id, 1.0)), 1), limit.seconds)
+                   for limit in venue.order_limits]
+        for venue in VENUES.values()
+    }
+
+
+class SendPlan:
+    def __init__(self, config: PipelineConfig, windows: Mapping[str, Windows] | None = None) -> None:
+        self._config = config
+        self._windows = windows or {}
+        self._slots: dict[int, tuple[datetime, tuple[str, str]]] = {}
+
+    def plan(self, subscriptions: Iterable[Subscription]) -> None:
+        new = [s for s in subscriptions if s.id not in self._slots and s.status in _BEFORE_THE_SENDS]
+        if not new:
+            return
+        taken: dict[str, list[float]] = {}
+        for at, exchanges in self._slots.values():
+            for exchange in exchanges:
+                taken.setdefault(exchange, []).append(at.timestamp())
+        requests = [SlotRequest(s.id, (s.primary_exchange, s.hedge_exchange), self._config.trigger_time(s).timestamp())
+                    for s in new]
+        slots = assign_slots(requests, self._windows, taken)
+        for subscription in new:
+            slot = datetime.fromtimestamp(slots[subscription.id], UTC)
+            self._slots[subscription.id] = (slot, (subscription.primary_exchange, subscription.hedge_exchange))
+            earlier = (self._config.trigger_time(subscription) - slot).total_seconds()
+            if earlier > 0:
+                log.info("trigger_moved_earlier", subscription_id=subscription.id, seconds=round(earlier, 3),
+                         reason="order limits of " + " and ".join(sorted({subscription.primary_exchange,
+                                                                          subscription.hedge_exchange})))
+
+    def trigger_time(self, subscription: Subscription) -> datetime:
+        slot = self._slots.get(subscription.id)
+        return slot[0] if slot is not None else self._config.trigger_time(subscription)
+
+    def prepare_time(self, subscription: Subscription) -> datetime:
+        return self.trigger_time(subscription) - timedelta(seconds=self._config.leverage_sync_ahead_seconds)
+
+    def keep_only(self, subscription_ids: set[int]) -> None:
+        """Forget the slots of subscriptions that finished or were cancelled."""
+        for subscription_id in set(self._slots) - subscription_ids:
+            del self._slots[subscription_id]

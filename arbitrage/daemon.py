@@ -32,9 +32,8 @@ MARKETS_JOB_ID = "refresh-markets"
 
 
 class Daemon:
-    def __init__(self, settings: Settings, *, enable_rate_limit: bool = True) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.enable_rate_limit = enable_rate_limit
         self.stop = asyncio.Event()
         self.scheduler: SubscriptionScheduler | None = None
         self._position_modes: asyncio.Task[object] | None = None
@@ -44,7 +43,7 @@ class Daemon:
         async with daemon_lock(settings.database_url):  # first of all: a second daemon stops here, before migrating
             await upgrade_to_head(settings.database_url)
             db = Database(settings.database_url)
-            connectors = build_connectors(settings, enable_rate_limit=self.enable_rate_limit)
+            connectors = build_connectors(settings)
             try:
                 await _load_markets(connectors)
                 markets = await self._market_catalog(db, connectors)

@@ -62,7 +62,7 @@ def traced_mb() -> dict[str, float]:
 async def run_daemon(settings: Settings, track_memory: bool, profile_path: str | None) -> None:
     if track_memory:
         tracemalloc.start()  # after the imports: the daemon's own allocations, not ccxt's module objects
-    daemon = Daemon(settings, enable_rate_limit=False)
+    daemon = Daemon(settings)
     task = asyncio.create_task(daemon.run())
     while daemon.scheduler is None or not daemon.scheduler.scheduler.running:
         if task.done():
@@ -85,7 +85,7 @@ async def run_daemon(settings: Settings, track_memory: bool, profile_path: str |
 
 
 async def run_naive(settings: Settings, rounds: list[dict[str, Any]], spacing_s: float) -> None:
-    connectors = build_connectors(settings, enable_rate_limit=False)
+    connectors = build_connectors(settings)
     try:
         await _warm_up(connectors, rounds)
         emit("READY", {})

@@ -42,7 +42,7 @@ def _settings(sim: SimulatorServer, database_url: str) -> Settings:
 async def _refresh_twice(sim: SimulatorServer, database_url: str) -> dict[str, Any]:
     await upgrade_to_head(database_url)
     settings = _settings(sim, database_url)
-    connectors = build_connectors(settings, enable_rate_limit=False)
+    connectors = build_connectors(settings)
     db = Database(database_url)
     try:
         first = await refresh_markets(db, connectors)

@@ -101,7 +101,7 @@ async def _subscribe(settings: Settings, plan: DemoPlan, funding_time: datetime)
 
 
 async def _run_until_done(settings: Settings, subscription_id: int, console: Console, timeout: float) -> Status:
-    daemon = Daemon(settings, enable_rate_limit=False)
+    daemon = Daemon(settings)
     daemon_task = asyncio.create_task(daemon.run())
     seen = 0
     status = Status.SCHEDULED

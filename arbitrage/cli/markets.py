@@ -99,7 +99,7 @@ async def _refresh(settings: Settings, exchanges: list[str]) -> list[RefreshSumm
 
     # A few requests per exchange (bybit's risk-limit pages are the most): ccxt's client-side throttle would only add
     # pauses, e.g. 5 s after MEXC's contract/detail (cost 100).
-    connectors = build_connectors(settings, enable_rate_limit=False)
+    connectors = build_connectors(settings)
     try:
         async with open_database(settings) as database:
             return await refresh_markets(database, connectors, exchanges)

@@ -157,7 +157,7 @@ def connectors_for(settings: Settings, exchanges: list[str]) -> ConnectorRegistr
             )
         # A handful of requests per command: ccxt's client-side throttle would only add pauses (MEXC's
         # contract/detail costs 100 units, i.e. a 5 s wait before the next call).
-        registry.connectors[exchange] = build_connector(settings, exchange, enable_rate_limit=False)
+        registry.connectors[exchange] = build_connector(settings, exchange)
     return registry
 
 

@@ -18,13 +18,13 @@ CONNECTOR_CLASSES: dict[str, type[CcxtConnector]] = {
 }
 
 
-def build_connector(settings: Settings, exchange_id: str, *, enable_rate_limit: bool = True) -> CcxtConnector:
+def build_connector(settings: Settings, exchange_id: str) -> CcxtConnector:
     return CONNECTOR_CLASSES[exchange_id](settings.exchange(exchange_id), timeout_seconds=settings.order_timeout_seconds)
 
 
-def build_connectors(settings: Settings, *, enable_rate_limit: bool = True) -> ConnectorRegistry:
+def build_connectors(settings: Settings) -> ConnectorRegistry:
     """A connector for every exchange with an API key + secret or a BASE_URL. Nothing is contacted yet."""
     registry = ConnectorRegistry()
     for exchange_id in settings.configured_exchanges:
-        registry.connectors[exchange_id] = build_connector(settings, exchange_id, enable_rate_limit=enable_rate_limit)
+        registry.connectors[exchange_id] = build_connector(settings, exchange_id)
     return registry

@@ -47,7 +47,7 @@ async def make_registry(sim: SimulatorServer) -> AsyncIterator[Callable[..., Con
     registries: list[ConnectorRegistry] = []
 
     def make(**overrides: Any) -> ConnectorRegistry:
-        registry = build_connectors(simulator_settings(sim, **overrides), enable_rate_limit=False)
+        registry = build_connectors(simulator_settings(sim, **overrides))
         registries.append(registry)
         return registry
 

@@ -53,7 +53,7 @@ async def db(migrated_database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def connectors(sim: SimulatorServer, migrated_database_url: str) -> AsyncIterator[ConnectorRegistry]:
-    registry = build_connectors(sim_settings(sim, migrated_database_url), enable_rate_limit=False)
+    registry = build_connectors(sim_settings(sim, migrated_database_url))
     yield registry
     await registry.close()
 

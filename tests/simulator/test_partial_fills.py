@@ -239,7 +239,7 @@ async def registry(sim: SimulatorServer) -> AsyncIterator[ConnectorRegistry]:
         api_key, secret = sim.credentials(exchange_id)
         exchanges[exchange_id] = {"base_url": sim.base_url(exchange_id), "api_key": api_key, "secret": secret}
     settings = Settings(_env_file=None, exchanges=exchanges)  # type: ignore[call-arg]
-    connectors = build_connectors(settings, enable_rate_limit=False)
+    connectors = build_connectors(settings)
     yield connectors
     await connectors.close()
 

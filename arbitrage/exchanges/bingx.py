@@ -28,7 +28,7 @@ class BingxConnector(CcxtConnector):
 
     async def _apply_leverage(self, market: CcxtMarket, leverage: int) -> None:
         # BingX requires `side`: BOTH on one-way accounts (109400 otherwise), LONG and SHORT on hedge accounts.
-        if await self._known_position_mode() is PositionMode.HEDGE:
+        if await self.known_position_mode() is PositionMode.HEDGE:
             for side in ("LONG", "SHORT"):
                 await self.client.set_leverage(leverage, market["symbol"], {"side": side})
         else:

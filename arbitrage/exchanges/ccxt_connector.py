@@ -64,6 +64,7 @@ PRIORITIES = {
     "leverage_tiers": Priority.BACKGROUND,
     "funding_intervals": Priority.BACKGROUND,
     "fetch_time": Priority.BACKGROUND,
+    "warm_up": Priority.LOOKUP,  # it must be done before the trigger it prepares
     "fetch_balance": Priority.BACKGROUND,
 }
 # Until the exchange's clock has been measured, its offset is taken to be up to this much either way.
@@ -235,7 +236,7 @@ class CcxtConnector:
             return report
         return OrderReport(**{**report.__dict__, "fee": fee, "fee_currency": report.fee_currency or currency})
 
-    async def _known_position_mode(self) -> PositionMode:
+    async def known_position_mode(self) -> PositionMode:
         return self._position_mode or await self.position_mode()
 
     # ---- ExchangeConnector ----------------------------------------------------------------------------------
@@ -355,7 +356,7 @@ class CcxtConnector:
     ) -> OrderReport:
         market = await self._loaded_market(symbol)
         contracts = orders.to_contracts(self.exchange_id, market, amount)
-        mode = await self._known_position_mode()
+        mode = await self.known_position_mode()
         hedge_side = orders.hedge_position_side(self.exchange_id, mode, side, reduce_only, position_side)
         params = self._order_params(side, client_order_id, reduce_only, hedge_side)
         window = OrderWindow(self.order_window_ms, reports.to_ms(execute_before) if execute_before else None)
@@ -404,6 +405,10 @@ class CcxtConnector:
         after = time.time()
         self.clock = ClockOffset(float(server_ms) - (before + after) * 500, (after - before) * 500)
         return self.clock
+
+    async def warm_up(self) -> None:
+        """One cheap public request: it leaves an open (TLS) connection in the pool for the next order."""
+        await self._once("warm_up", self._fetch_server_time)
 
     async def _fetch_server_time(self) -> int:
         return int(await self.client.fetch_time())

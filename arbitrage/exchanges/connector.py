@@ -235,7 +235,11 @@ class ExchangeConnector(Protocol):
     def markets(self) -> list[MarketInfo]:
         """Every USDT-margined linear perpetual the exchange lists (after load_markets)."""
 
-    async def position_mode(self) -> PositionMode: ...
+    async def position_mode(self) -> PositionMode:
+        """Read the account's position mode from the exchange (and remember it)."""
+
+    async def known_position_mode(self) -> PositionMode:
+        """The mode read at start (read again after a rejection that may mean it changed)."""
 
     async def leverage_tiers(self, symbol: str) -> list[LeverageTierInfo]: ...
 
@@ -270,6 +274,9 @@ class ExchangeConnector(Protocol):
 
     def executable_until(self, signed_by: datetime) -> datetime:
         """The latest moment (our clock) an order signed at or before `signed_by` could still execute."""
+
+    async def warm_up(self) -> None:
+        """A cheap request that leaves an open connection for the orders that follow."""
 
     async def measure_clock_offset(self) -> ClockOffset:
         """The exchange's clock minus ours, from its server-time endpoint (half the round trip is the error)."""

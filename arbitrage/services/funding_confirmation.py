@@ -14,6 +14,8 @@ log = get_logger(__name__)
 
 # A payment stamped up to this long before the funding time still belongs to it (exchanges round their stamps).
 STAMP_TOLERANCE = timedelta(seconds=60)
+# The pause between polls doubles each round, up to this many times the configured interval.
+MAX_BACKOFF = 8
 
 
 async def collect_funding_payments(
@@ -32,8 +34,11 @@ async def collect_funding_payments(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_seconds
     found: dict[str, list[FundingPaymentReport]] = {venue.exchange: [] for venue in venues}
+    interval = poll_interval_seconds
     while True:
-        for venue, payments in zip(venues, await asyncio.gather(*(_poll(v, earliest) for v in venues)), strict=True):
+        waiting = [venue for venue in venues if not found[venue.exchange]]  # a venue that paid is not asked again
+        asked = funding_time - STAMP_TOLERANCE  # the same for every subscription of the instant: polls are shared
+        for venue, payments in zip(waiting, await asyncio.gather(*(_poll(v, asked) for v in waiting)), strict=True):
             if payments is not None:
                 found[venue.exchange] = [p for p in payments if p.paid_at >= earliest]
         if all(found.get(exchange) for exchange in expected):
@@ -41,12 +46,23 @@ async def collect_funding_payments(
         remaining = deadline - loop.time()
         if remaining <= 0 or (stop is not None and stop.is_set()):
             return found
-        await _pause(min(poll_interval_seconds, remaining), stop)
+        await _pause(min(interval, remaining), stop)
+        interval = min(interval * 2, poll_interval_seconds * MAX_BACKOFF)
+
+
+# Subscriptions on the same exchange and symbol settle at the same instant: one request answers all of them.
+_IN_FLIGHT: dict[tuple[int, str, datetime], asyncio.Future[list[FundingPaymentReport]]] = {}
 
 
 async def _poll(venue: LegVenue, since: datetime) -> list[FundingPaymentReport] | None:
+    key = (id(venue.connector), venue.symbol, since)
     try:
-        return await venue.connector.fetch_funding_payments(venue.symbol, since)
+        shared = _IN_FLIGHT.get(key)
+        if shared is None:
+            shared = asyncio.ensure_future(venue.connector.fetch_funding_payments(venue.symbol, since))
+            _IN_FLIGHT[key] = shared
+            shared.add_done_callback(lambda _: _IN_FLIGHT.pop(key, None))
+        return list(await asyncio.shield(shared))
     except ExchangeError as error:
         log.warning("funding_history_unavailable", exchange=venue.exchange, reason=error.user_message)
         return None

@@ -39,6 +39,8 @@ log = get_logger(__name__)
 
 # The row is read once this long before the trigger: a subscription changed by the CLI or SQL sends nothing.
 PRE_TRIGGER_CHECK_SECONDS = 0.2
+# The connections to both exchanges are used this long before the trigger (well inside aiohttp's keep-alive).
+WARM_UP_SECONDS = 1.0
 STOPPED_BEFORE_TRIGGER = "not sent: the daemon stopped before the trigger"
 
 
@@ -57,6 +59,7 @@ class Pipeline:
         self.config = config
         self.stop = self.ctx.stop
         self.plan = plan or SendPlan(config)
+        self._warm_ups: set[asyncio.Task[None]] = set()
 
     async def run(self, subscription_id: int) -> None:
         with bind_subscription(subscription_id):
@@ -124,6 +127,10 @@ class Pipeline:
         """Sleep until the trigger; just before it, make sure the row is still ours (the CLI or SQL may have
         changed it). False, with nothing sent, when the daemon stops, the row changed or the deadline passed."""
         trigger = self.plan.trigger_time(subscription)
+        if await sleep_until(trigger - timedelta(seconds=WARM_UP_SECONDS), self.stop):
+            warm_up = asyncio.create_task(self._warm_up(subscription))  # never awaited by the send path
+            self._warm_ups.add(warm_up)
+            warm_up.add_done_callback(self._warm_ups.discard)
         if not await sleep_until(trigger - timedelta(seconds=PRE_TRIGGER_CHECK_SECONDS), self.stop):
             return await self._unsent(subscription, pending, "the daemon stopped before the trigger", Status.SCHEDULED)
         current = await self.journal.status_of(subscription.id)
@@ -137,6 +144,12 @@ class Pipeline:
             return await self._unsent(subscription, pending, "entry deadline passed before the orders could go out",
                                       Status.SKIPPED)
         return True
+
+    async def _warm_up(self, subscription: Subscription) -> None:
+        """A cheap request to both exchanges shortly before the trigger, so that the orders find an open connection
+        (a new TLS connection costs two or three round trips)."""
+        await asyncio.gather(*(venue.connector.warm_up() for venue in self.ctx.venues(subscription)),
+                             return_exceptions=True)
 
     async def _unsent(self, subscription: Subscription, pending: PendingOpen, reason: str, to: Status) -> bool:
         await release_unsent(self.ctx, pending, reason)

@@ -38,12 +38,13 @@ class EntryPlan:
 async def prepare(ctx: StepContext, subscription: Subscription) -> EntryPlan | StepResult:
     primary, hedge = ctx.venues(subscription)
     try:
-        # The position modes are read now (and cached) so that no lookup lands on the send path at the trigger.
+        # The position modes were read once per account at start; reading them here only when a rejection made
+        # the connector forget them keeps any lookup off the send path at the trigger.
         primary_rate, hedge_rate, primary_mode, hedge_mode = await asyncio.gather(
             primary.connector.fetch_funding_rate(primary.symbol),
             hedge.connector.fetch_funding_rate(hedge.symbol),
-            primary.connector.position_mode(),
-            hedge.connector.position_mode(),
+            primary.connector.known_position_mode(),
+            hedge.connector.known_position_mode(),
         )
         conflict = await _netting_conflict(ctx, subscription, {primary.exchange: primary_mode,
                                                               hedge.exchange: hedge_mode})

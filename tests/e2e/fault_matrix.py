@@ -119,14 +119,15 @@ def cell_symbols(count: int) -> list[str]:
     return [f"X{index:03d}/USDT:USDT" for index in range(count)]
 
 
-def matrix_scenario(base: dict[str, Any], symbols: list[str]) -> dict[str, Any]:
+def matrix_scenario(base: dict[str, Any], symbols: list[str], rate_limit_scale: float | None = 100) -> dict[str, Any]:
     """The default scenario with one BTC-like instrument per cell on every venue, and room in every account.
 
     Every cell trades at one funding instant, a burst far over the exchanges' order limits; this matrix is about
-    faults, not rate limits, so the simulator's limits are raised a hundredfold."""
+    faults, not rate limits, so the simulator's limits are raised a hundredfold (None: the documented ones)."""
     scenario = copy.deepcopy(base)
     for venue in scenario["venues"].values():
-        venue.setdefault("settings", {})["rate_limits"] = {"scale": 100}
+        if rate_limit_scale is not None:
+            venue.setdefault("settings", {})["rate_limits"] = {"scale": rate_limit_scale}
         template = next(i for i in venue["instruments"] if i["symbol"] == "BTC/USDT:USDT")
         venue["instruments"] += [{**copy.deepcopy(template), "symbol": symbol} for symbol in symbols]
         for account in venue["accounts"]:

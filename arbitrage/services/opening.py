@@ -45,18 +45,23 @@ class PendingOpen:
     rows: list[Order]
 
 
-async def record_open_orders(ctx: StepContext, subscription: Subscription, amount: Decimal) -> PendingOpen:
-    """Persist both open orders (with their client ids) and OPENING before the trigger. A subscription prepared
-    again after a stop numbers its attempts after the unsent ones, so no client id is ever reused."""
+async def record_open_orders(
+    ctx: StepContext, subscription: Subscription, amount: Decimal, trigger: datetime | None = None
+) -> PendingOpen:
+    """Persist both open orders (with their client ids) and OPENING before the trigger (its planned time goes in
+    the event). A subscription prepared again after a stop numbers its attempts after the unsent ones, so no
+    client id is ever reused."""
     used = [order.client_order_id for order in await ctx.journal.orders(subscription.id)]
     intents = [
         spec.intent(OrderPurpose.OPEN, amount, ctx.client_order_id(
             subscription, spec.leg, OrderPurpose.OPEN, next_attempt(used, spec.leg, OrderPurpose.OPEN)))
         for spec in leg_specs(subscription)
     ]
+    details = {"client_order_ids": [intent.client_order_id for intent in intents]}
+    if trigger is not None:
+        details["trigger_at"] = trigger.isoformat()
     rows = await ctx.journal.record_opening(
-        subscription, intents, f"{amount} on both legs recorded, to be sent at the trigger",
-        {"client_order_ids": [intent.client_order_id for intent in intents]})
+        subscription, intents, f"{amount} on both legs recorded, to be sent at the trigger", details)
     return PendingOpen(amount, intents, rows)
 
 

@@ -113,7 +113,7 @@ class Pipeline:
         if isinstance(plan, StepResult):
             await self.journal.apply(subscription, plan)
             return False
-        pending = await record_open_orders(self.ctx, subscription, plan.amount)
+        pending = await record_open_orders(self.ctx, subscription, plan.amount, self.plan.trigger_time(subscription))
         if not await self._wait_for_trigger(subscription, pending):
             return False
         result = await open_legs(self.ctx, subscription, pending, self.plan.trigger_time(subscription))

@@ -1,0 +1,224 @@
+"""The funding instant under the exchanges' documented rate limits: the daemon (a child process, exactly as
+`arbitrage run` builds it, budgets at the documented limits) against the simulator (its limits on), side by side
+with a naive ccxt bot (ccxt's default limiter, primary then hedge) on the same instant.
+
+N subscriptions share one funding instant; subscription i trades ordered pair i mod 12 of the four exchanges on a
+symbol of its own (one-way accounts net what shares a symbol). Every figure is taken where the simulator received
+the request. The lower bound is what the order limits allow at best: an exchange taking K orders at n per window
+of w seconds cannot take the last before (ceil(K / n) − 1) × w after the first.
+
+    python -m benchmarks.funding_instant [--counts 1 36 100] [--latencies 0 50] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import itertools
+import json
+import math
+import sys
+import tempfile
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import ccxt.async_support as ccxt
+
+from arbitrage.db import repository as repo
+from arbitrage.db.migrate import upgrade_to_head
+from arbitrage.db.session import Database
+from arbitrage.domain import Side
+from arbitrage.domain.venues import VENUES
+from arbitrage.exchanges.urls import override_api_urls
+from arbitrage.services.pipeline_config import PipelineConfig
+from arbitrage.settings import load_settings
+from arbitrage.simulator.scenario import DEFAULT_SCENARIO
+from arbitrage.simulator.server import SimulatorServer
+
+from benchmarks.common import CLIENT_ID_PARAMS, ORDER_PATHS, ChildProcess, exchange_settings, summary_ms
+
+EXCHANGES = ("binanceusdm", "bybit", "bingx", "mexc")
+PAIRS = list(itertools.permutations(EXCHANGES, 2))
+LEAD_SECONDS = 5
+AMOUNT = Decimal("0.01")
+
+
+def scenario(count: int) -> dict[str, Any]:
+    data = json.loads(DEFAULT_SCENARIO.read_text())
+    for venue in data["venues"].values():
+        template = next(i for i in venue["instruments"] if i["symbol"] == "BTC/USDT:USDT")
+        venue["instruments"] += [{**copy.deepcopy(template), "symbol": symbol} for symbol in symbols(count)]
+        for account in venue["accounts"]:
+            account["balance"] = "100000000"
+    return data
+
+
+def symbols(count: int) -> list[str]:
+    return [f"B{index:03d}/USDT:USDT" for index in range(count)]
+
+
+def lower_bound_ms(orders_per_exchange: dict[str, int]) -> float:
+    bound = 0.0
+    for exchange, count in orders_per_exchange.items():
+        for limit in VENUES[exchange].order_limits:
+            bound = max(bound, (math.ceil(count / limit.amount) - 1) * limit.seconds * 1000)
+    return bound
+
+
+async def run(count: int, latency_ms: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="arbitrage-instant-") as directory:
+        url = f"sqlite:///{Path(directory) / 'bench.sqlite'}"
+        await upgrade_to_head(url)
+        async with SimulatorServer(scenario=scenario(count)) as sim:
+            sim.state.requests.__init__(max_records=200_000)  # keep every request of the run
+            for exchange in EXCHANGES:
+                if latency_ms:
+                    sim.faults.add(action="latency", exchange=exchange, latency_ms=latency_ms, times=None)
+            prepare_seconds = 8 + count // 6  # preparation reads and leverage, within the read budgets
+            values = {"database_url": url, "exchanges": exchange_settings(sim), "lead_seconds": LEAD_SECONDS,
+                      "leverage_sync_ahead_seconds": prepare_seconds, "poll_interval_seconds": 0.2,
+                      "funding_confirm_timeout_seconds": 10, "log_format": "json", "log_level": "WARNING"}
+            config = PipelineConfig.from_settings(load_settings(None, **values))
+            child = await ChildProcess.start({"mode": "daemon", "settings": values}, Path(directory) / "daemon.log")
+            database = Database(url)
+            try:
+                funding_ms, ids = await _subscribe(sim, database, count, prepare_seconds + LEAD_SECONDS + 3)
+                await _wait(database, ids, timeout=prepare_seconds + LEAD_SECONDS + 90)
+                daemon = await _daemon_figures(sim, database, ids, config)
+            finally:
+                await child.stop()
+                await database.dispose()
+            naive = await _naive_bot(sim, count, funding_ms)
+    return {"subscriptions": count, "latency_ms": latency_ms, "daemon": daemon, "naive": naive}
+
+
+async def _subscribe(sim: SimulatorServer, database: Database, count: int, ahead_seconds: float) -> tuple[int, list]:
+    funding_ms = (sim.engine.now() + int(ahead_seconds * 1000)) // 1000 * 1000
+    ids = []
+    async with database.unit_of_work() as session:
+        for index, symbol in enumerate(symbols(count)):
+            primary, hedge = PAIRS[index % len(PAIRS)]
+            for exchange in (primary, hedge):
+                sim.engine.set_funding(exchange, symbol, next_funding_time=funding_ms,
+                                       rate=Decimal("0.0005") if exchange == primary else Decimal("0.0001"))
+            created = await repo.create_subscription(
+                session, primary_exchange=primary, primary_symbol=symbol, hedge_exchange=hedge, hedge_symbol=symbol,
+                side=Side.SHORT, amount=AMOUNT, funding_time=datetime.fromtimestamp(funding_ms / 1000, UTC),
+                lead_seconds=LEAD_SECONDS, leverage=3)
+            ids.append(created.id)
+    return funding_ms, ids
+
+
+async def _wait(database: Database, ids: list[int], timeout: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        async with database.unit_of_work() as session:
+            rows = [await repo.require_subscription(session, i) for i in ids]
+        if all(row.status.value in ("COMPLETED", "ERROR", "SKIPPED", "NEEDS_ATTENTION") for row in rows):
+            return
+        await asyncio.sleep(0.5)
+    raise RuntimeError(f"subscriptions still running after {timeout:.0f} s")
+
+
+def _arrivals(sim: SimulatorServer, prefix: str = "") -> tuple[dict[str, int], int]:
+    """client id → first arrival (ns), and the requests refused for their rate."""
+    arrivals: dict[str, int] = {}
+    for exchange, path in ORDER_PATHS.items():
+        for record in sim.requests.query(exchange=exchange, path=path, method="POST"):
+            client_id = str(record.params.get(CLIENT_ID_PARAMS[exchange]) or "")
+            if client_id.startswith(prefix) and client_id not in arrivals:
+                arrivals[client_id] = record.received_ns
+    return arrivals, len(sim.requests.query(outcome="rate_limited"))
+
+
+async def _daemon_figures(sim: SimulatorServer, database: Database, ids: list[int], config: PipelineConfig) -> dict:
+    arrivals, refused = _arrivals(sim, "arb-")
+    gaps, lateness, firsts, lasts, late, per_exchange, statuses = [], [], [], [], 0, {}, {}
+    async with database.unit_of_work() as session:
+        for subscription_id in ids:
+            subscription = await repo.require_subscription(session, subscription_id)
+            statuses[subscription.status.value] = statuses.get(subscription.status.value, 0) + 1
+            events = await repo.events_for(session, subscription_id)
+            opening = next(e for e in events if e.event == "opening")
+            trigger = datetime.fromisoformat(opening.details["trigger_at"]).timestamp() * 1e9
+            opens = [o for o in await repo.orders_for(session, subscription_id) if o.purpose.value == "OPEN"
+                     and o.client_order_id in arrivals]
+            times = [arrivals[o.client_order_id] for o in opens]
+            for order in opens:
+                per_exchange[order.exchange] = per_exchange.get(order.exchange, 0) + 1
+            if len(times) == 2:
+                gaps.append(abs(times[0] - times[1]) / 1e6)
+            if times:
+                lateness.append((min(times) - trigger) / 1e6)
+                firsts.append(min(times))
+                lasts.append(max(times))
+                late += max(times) > config.entry_deadline(subscription).timestamp() * 1e9
+    span = (max(lasts) - min(firsts)) / 1e6 if lasts else 0.0
+    bound = lower_bound_ms(per_exchange)
+    return {"statuses": statuses, "leg_gap_ms": summary_ms(gaps), "trigger_lateness_ms": summary_ms(lateness),
+            "first_to_last_open_ms": round(span, 1), "lower_bound_ms": bound,
+            "ratio_to_bound": round(span / bound, 2) if bound else None,
+            "rate_limit_refusals": refused, "opens_after_deadline": late}
+
+
+async def _naive_bot(sim: SimulatorServer, count: int, funding_ms: int) -> dict:
+    """What most bots do: at the instant, for every subscription, await the primary order, then the hedge, through
+    ccxt's default limiter (one client per exchange)."""
+    refused_before = len(sim.requests.query(outcome="rate_limited"))
+    clients = {}
+    for exchange in EXCHANGES:
+        key, secret = sim.credentials(exchange)
+        client = getattr(ccxt, exchange)({"apiKey": key, "secret": secret, "options": {"defaultType": "swap"}})
+        client.urls["api"] = override_api_urls(client.urls["api"], sim.base_url(exchange))
+        await client.load_markets()
+        clients[exchange] = client
+    results: list[tuple[str | None, str | None]] = []
+
+    async def one(index: int, symbol: str) -> None:
+        primary, hedge = PAIRS[index % len(PAIRS)]
+        ids = [f"nv{index}p", f"nv{index}h"]
+        for exchange, side, client_id in ((primary, "sell", ids[0]), (hedge, "buy", ids[1])):
+            try:
+                await clients[exchange].create_order(symbol, "market", side, _contracts(exchange), None,
+                                                     {"clientOrderId": client_id})
+            except Exception as error:  # noqa: BLE001 - a naive bot just carries on
+                results.append((client_id, type(error).__name__))
+
+    start = sim.engine.now()
+    await asyncio.gather(*(one(i, s) for i, s in enumerate(symbols(count))))
+    for client in clients.values():
+        await client.close()
+    arrivals, refused = _arrivals(sim, "nv")
+    gaps = [abs(arrivals[f"nv{i}p"] - arrivals[f"nv{i}h"]) / 1e6 for i in range(count)
+            if f"nv{i}p" in arrivals and f"nv{i}h" in arrivals]
+    span = (max(arrivals.values()) - start * 1e6) / 1e6 if arrivals else 0.0
+    return {"leg_gap_ms": summary_ms(gaps), "start_to_last_open_ms": round(span, 1),
+            "rate_limit_refusals": refused - refused_before, "orders_failed": len(results)}
+
+
+def _contracts(exchange: str) -> float:
+    return 100.0 if exchange == "mexc" else float(AMOUNT)  # MEXC BTC contracts are 0.0001 BTC
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--counts", type=int, nargs="+", default=[1, 36, 100])
+    parser.add_argument("--latencies", type=int, nargs="+", default=[0, 50])
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    results = []
+    for count, latency in itertools.product(args.counts, args.latencies):
+        result = asyncio.run(run(count, latency))
+        results.append(result)
+        print(json.dumps(result), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

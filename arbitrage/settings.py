@@ -29,6 +29,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
 from arbitrage.domain import EXCHANGE_ALIASES, EXCHANGE_IDS
+from arbitrage.db.urls import async_database_url, database_backend
 from arbitrage.domain.venues import VENUES
 
 ENV_PREFIX = "ARBITRAGE_"
@@ -37,15 +38,6 @@ DEFAULT_DATABASE_URL = "sqlite:///arbitrage.db"
 
 DEFAULT_MIN_LEAD_SECONDS: dict[str, int] = {venue.id: venue.min_lead_seconds for venue in VENUES.values()}
 DEFAULT_ORDER_RECV_WINDOW_MS = 3000
-
-_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
-_SCHEME_ALIASES = {
-    "sqlite": "sqlite",
-    "sqlite+aiosqlite": "sqlite",
-    "postgresql": "postgresql",
-    "postgres": "postgresql",
-    "postgresql+asyncpg": "postgresql",
-}
 
 
 class SettingsError(Exception):
@@ -187,27 +179,6 @@ class Settings(BaseSettings):
     @property
     def async_database_url(self) -> str:
         return async_database_url(self.database_url)
-
-
-def database_backend(url: str) -> Literal["sqlite", "postgresql"]:
-    """`sqlite` or `postgresql` for an accepted URL; ValueError (without echoing the URL) otherwise."""
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    backend = _SCHEME_ALIASES.get(scheme)
-    if backend is None:
-        raise ValueError("must be a sqlite:///PATH or postgresql://USER@HOST:PORT/DBNAME URL")
-    return backend  # type: ignore[return-value]
-
-
-def async_database_url(url: str) -> str:
-    """The URL the application (and the async alembic env.py) connects with: aiosqlite or asyncpg driver."""
-    backend = database_backend(url)
-    rest = url.split("://", 1)[1]
-    return f"{_ASYNC_DRIVERS[backend]}://{rest}"
-
-
-def alembic_database_url(url: str) -> str:
-    """Alembic's env.py is async, so it uses the same driver as the application."""
-    return async_database_url(url)
 
 
 def load_settings(env_file: Path | str | None = None, **overrides: Any) -> Settings:

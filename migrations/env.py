@@ -63,7 +63,7 @@ async def _run_async() -> None:
 
 
 def run_migrations_offline() -> None:
-    from arbitrage.settings import async_database_url
+    from arbitrage.db.urls import async_database_url
 
     _configure(url=async_database_url(_database_url()), literal_binds=True)
     with context.begin_transaction():

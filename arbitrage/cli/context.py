@@ -17,7 +17,8 @@ from arbitrage.db.migrate import current_revision, upgrade_to_head
 from arbitrage.db.session import Database
 from arbitrage.logging import configure_logging, register_secrets
 from arbitrage.cli.presenters import to_json
-from arbitrage.settings import Settings, SettingsError, database_backend, load_settings
+from arbitrage.db.urls import database_backend
+from arbitrage.settings import Settings, SettingsError, load_settings
 
 T = TypeVar("T")
 

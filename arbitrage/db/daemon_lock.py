@@ -25,7 +25,7 @@ from sqlalchemy.pool import NullPool
 
 from arbitrage.db.session import create_engine
 from arbitrage.logging import get_logger
-from arbitrage.settings import database_backend
+from arbitrage.db.urls import database_backend
 
 log = get_logger(__name__)
 

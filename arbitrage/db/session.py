@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from arbitrage.settings import async_database_url, database_backend
+from arbitrage.db.urls import async_database_url, database_backend
 
 # A second writer (the CLI while the daemon runs) waits this long for SQLite's lock instead of failing at once.
 SQLITE_BUSY_TIMEOUT_SECONDS = 30

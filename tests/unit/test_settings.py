@@ -6,14 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from arbitrage.settings import (
-    Settings,
-    SettingsError,
-    alembic_database_url,
-    async_database_url,
-    database_backend,
-    load_settings,
-)
+from arbitrage.db.urls import async_database_url, database_backend
+from arbitrage.settings import Settings, SettingsError, load_settings
 
 SECRET = "s3cr3t-value-never-printed"
 
@@ -95,7 +89,6 @@ def test_precedence_environment_over_env_file_over_dotenv(monkeypatch: pytest.Mo
 def test_database_urls(url: str, backend: str, async_url: str) -> None:
     assert database_backend(url) == backend
     assert async_database_url(url) == async_url
-    assert alembic_database_url(url) == async_url
     assert Settings(database_url=url).async_database_url == async_url
 
 

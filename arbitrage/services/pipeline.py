@@ -13,7 +13,7 @@ shutdown it stops only at a wait (never in the middle of an exchange call), leav
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from arbitrage.db import repository as repo
 from arbitrage.db.models import Subscription
@@ -113,20 +113,20 @@ class Pipeline:
         if isinstance(plan, StepResult):
             await self.journal.apply(subscription, plan)
             return False
-        pending = await record_open_orders(self.ctx, subscription, plan.amount, self.plan.trigger_time(subscription))
-        if not await self._wait_for_trigger(subscription, pending):
+        trigger = self.plan.trigger_time(subscription)
+        pending = await record_open_orders(self.ctx, subscription, plan.amount, trigger)
+        if not await self._wait_for_trigger(subscription, pending, trigger):
             return False
-        result = await open_legs(self.ctx, subscription, pending, self.plan.trigger_time(subscription))
+        result = await open_legs(self.ctx, subscription, pending, trigger)
         await self.journal.apply(subscription, result)
         if result.target is not Status.OPEN:
             return False
         await self._record_rounding(subscription, plan)
         return True
 
-    async def _wait_for_trigger(self, subscription: Subscription, pending: PendingOpen) -> bool:
+    async def _wait_for_trigger(self, subscription: Subscription, pending: PendingOpen, trigger: datetime) -> bool:
         """Sleep until the trigger; just before it, make sure the row is still ours (the CLI or SQL may have
         changed it). False, with nothing sent, when the daemon stops, the row changed or the deadline passed."""
-        trigger = self.plan.trigger_time(subscription)
         if await sleep_until(trigger - timedelta(seconds=WARM_UP_SECONDS), self.stop):
             warm_up = asyncio.create_task(self._warm_up(subscription))  # never awaited by the send path
             self._warm_ups.add(warm_up)

@@ -26,7 +26,7 @@ from arbitrage.simulator.server import SimulatorServer
 EXCHANGES = ("binanceusdm", "bybit", "bingx", "mexc")
 PARTNER = {exchange: EXCHANGES[(i + 1) % len(EXCHANGES)] for i, exchange in enumerate(EXCHANGES)}
 # The lead leaves room to prove an open never arrived (timeout, window, margin) and send it again.
-LEAD_SECONDS = 10
+LEAD_SECONDS = 12
 SETTINGS = {
     "order_timeout_seconds": 1.5,
     "leverage_sync_ahead_seconds": 4,

@@ -20,7 +20,7 @@ from arbitrage.cli.context import (
 )
 from arbitrage.cli.presenters import format_time_left, row_to_dict
 from arbitrage.cli.validation import parse_exchange, parse_symbol
-from arbitrage.db import repository as repo
+from arbitrage.db import symbol_filters
 from arbitrage.db.models import SymbolFilter
 from arbitrage.domain.subscription_request import InputError
 from arbitrage.services.market_refresh import RefreshSummary
@@ -112,7 +112,7 @@ async def _cached(settings: Settings, exchange: str, symbol: str) -> SymbolFilte
         if database is None:
             return None
         async with database.unit_of_work() as session:
-            return await repo.get_symbol_filter(session, exchange, symbol)
+            return await symbol_filters.get_symbol_filter(session, exchange, symbol)
 
 
 def _row_table(row: SymbolFilter, now: datetime) -> Table:

@@ -8,7 +8,8 @@ from typing import Any
 import ccxt.async_support as ccxt
 
 from arbitrage.exchanges import reports
-from arbitrage.exchanges.ccxt_connector import CcxtConnector, CcxtMarket
+from arbitrage.exchanges.ccxt_connector import CcxtConnector
+from arbitrage.exchanges.ccxt_orders import CcxtMarket
 from arbitrage.exchanges.connector import OrderReport
 from arbitrage.exchanges.urls import to_original_url
 

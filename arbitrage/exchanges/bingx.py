@@ -5,7 +5,8 @@ from __future__ import annotations
 import ccxt.async_support as ccxt
 
 from arbitrage.exchanges import reports
-from arbitrage.exchanges.ccxt_connector import CcxtConnector, CcxtMarket, CcxtOrder
+from arbitrage.exchanges.ccxt_connector import CcxtConnector
+from arbitrage.exchanges.ccxt_orders import CcxtMarket, CcxtOrder
 from arbitrage.exchanges.connector import LeverageTierInfo, PositionMode
 from arbitrage.exchanges.signing import WindowStyle
 

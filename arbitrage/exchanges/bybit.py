@@ -8,7 +8,8 @@ from typing import Any
 import ccxt.async_support as ccxt
 
 from arbitrage.exchanges import reports
-from arbitrage.exchanges.ccxt_connector import CcxtConnector, CcxtMarket, CcxtOrder
+from arbitrage.exchanges.ccxt_connector import CcxtConnector
+from arbitrage.exchanges.ccxt_orders import CcxtMarket, CcxtOrder
 from arbitrage.exchanges.connector import PositionMode
 
 # Position rows of a hedge-mode account carry positionIdx 1 (long) / 2 (short); one-way rows carry 0.

@@ -15,7 +15,8 @@ import ccxt.async_support as ccxt
 
 from arbitrage.domain import OrderSide, Side
 from arbitrage.exchanges import reports
-from arbitrage.exchanges.ccxt_connector import CcxtConnector, CcxtMarket, CcxtOrder
+from arbitrage.exchanges.ccxt_connector import CcxtConnector
+from arbitrage.exchanges.ccxt_orders import CcxtMarket, CcxtOrder
 from arbitrage.exchanges.connector import ErrorKind, ExchangeError, LeverageTierInfo
 from arbitrage.exchanges.signing import WindowStyle
 

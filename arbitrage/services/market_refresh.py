@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from arbitrage.db import repository as repo
+from arbitrage.db import symbol_filters
 from arbitrage.db.models import SymbolFilter, utcnow
 from arbitrage.db.session import Database
 from arbitrage.db.types import canonical_decimal
@@ -122,7 +122,7 @@ async def store_snapshot(db: Database, snapshot: MarketSnapshot, *, now: datetim
     now = now or utcnow()
     summary = RefreshSummary(snapshot.exchange, listed=sum(1 for market in snapshot.markets if market.active))
     async with db.unit_of_work() as session:
-        existing = {row.symbol: row for row in await repo.symbol_filters_for(session, snapshot.exchange)}
+        existing = {row.symbol: row for row in await symbol_filters.symbol_filters_for(session, snapshot.exchange)}
         to_write: list[dict[str, Any]] = []
         seen: set[str] = set()
         for market in snapshot.markets:
@@ -147,8 +147,8 @@ async def store_snapshot(db: Database, snapshot: MarketSnapshot, *, now: datetim
             to_write.append(values)
         gone = [symbol for symbol, row in existing.items() if symbol not in seen and row.delisted_at is None]
         summary.delisted.extend(gone)
-        await repo.upsert_symbol_filters(session, to_write, now=now)
-        await repo.mark_symbols_delisted(session, snapshot.exchange, gone, now=now)
+        await symbol_filters.upsert_symbol_filters(session, to_write, now=now)
+        await symbol_filters.mark_symbols_delisted(session, snapshot.exchange, gone, now=now)
     log.info(
         "markets_refreshed", exchange=snapshot.exchange, listed=summary.listed, added=len(summary.added),
         changed=len(summary.changed), delisted=len(summary.delisted), relisted=len(summary.relisted),

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, Protocol
 
-from arbitrage.db import repository as repo
+from arbitrage.db import symbol_filters
 from arbitrage.db.models import SymbolFilter, utcnow
 from arbitrage.db.session import Database
 from arbitrage.domain.leverage import (
@@ -105,15 +105,15 @@ class CachedMarketCatalog:
         """The cached row (delisted ones too); fetched and stored on a miss. Raises ExchangeError(kind=
         'unknown_symbol') when the exchange does not list the symbol, kind='not_configured' without a connector."""
         async with self._db.unit_of_work() as session:
-            row = await repo.get_symbol_filter(session, exchange, symbol)
+            row = await symbol_filters.get_symbol_filter(session, exchange, symbol)
         if row is not None:
             return row
         log.info("symbol_filter_miss", exchange=exchange, symbol=symbol)
         values = await self._fetch(exchange, symbol)
         now = utcnow()
         async with self._db.unit_of_work() as session:
-            await repo.upsert_symbol_filters(session, [values], now=now)
-            row = await repo.get_symbol_filter(session, exchange, symbol)
+            await symbol_filters.upsert_symbol_filters(session, [values], now=now)
+            row = await symbol_filters.get_symbol_filter(session, exchange, symbol)
         assert row is not None
         return row
 

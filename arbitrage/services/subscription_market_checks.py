@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from arbitrage.db import repository as repo
+from arbitrage.db import symbol_filters
 from arbitrage.db.models import SymbolFilter
 from arbitrage.db.session import Database
 from arbitrage.domain.errors import LeverageError, SizingError
@@ -62,7 +62,7 @@ class PendingCatalog:
             row = None
             if self._db is not None:
                 async with self._db.unit_of_work() as session:
-                    row = await repo.get_symbol_filter(session, exchange, symbol)
+                    row = await symbol_filters.get_symbol_filter(session, exchange, symbol)
             self._rows[key] = row if row is not None else await self._fetch(exchange, symbol)
         return self._rows[key]
 
@@ -90,7 +90,7 @@ class PendingCatalog:
 
 async def store_fetched(session: Any, catalog: PendingCatalog, now: datetime) -> None:
     if catalog.fetched:
-        await repo.upsert_symbol_filters(session, catalog.fetched, now=now)
+        await symbol_filters.upsert_symbol_filters(session, catalog.fetched, now=now)
 
 
 async def check_against_markets(

@@ -11,6 +11,7 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arbitrage.db import repository as repo
+from arbitrage.db import symbol_filters
 from arbitrage.domain import Side
 
 T0 = datetime(2026, 11, 21, 8, tzinfo=UTC)
@@ -26,20 +27,20 @@ def _row(symbol: str, step: str) -> dict[str, object]:
 
 
 async def test_upsert_inserts_then_replaces_keeping_created_at(session: AsyncSession) -> None:
-    await repo.upsert_symbol_filters(session, [_row("BTC/USDT:USDT", "0.001"), _row("ETH/USDT:USDT", "0.01")], now=T0)
+    await symbol_filters.upsert_symbol_filters(session, [_row("BTC/USDT:USDT", "0.001"), _row("ETH/USDT:USDT", "0.01")], now=T0)
     later = T0 + timedelta(hours=1)
-    await repo.upsert_symbol_filters(session, [_row("BTC/USDT:USDT", "0.0001")], now=later)
-    await repo.mark_symbols_delisted(session, "bybit", ["ETH/USDT:USDT"], now=later)
+    await symbol_filters.upsert_symbol_filters(session, [_row("BTC/USDT:USDT", "0.0001")], now=later)
+    await symbol_filters.mark_symbols_delisted(session, "bybit", ["ETH/USDT:USDT"], now=later)
     await session.commit()
     session.expire_all()
-    btc = await repo.get_symbol_filter(session, "bybit", "BTC/USDT:USDT")
-    eth = await repo.get_symbol_filter(session, "bybit", "ETH/USDT:USDT")
+    btc = await symbol_filters.get_symbol_filter(session, "bybit", "BTC/USDT:USDT")
+    eth = await symbol_filters.get_symbol_filter(session, "bybit", "ETH/USDT:USDT")
     assert btc is not None and eth is not None
     assert (btc.step_size, btc.created_at, btc.updated_at) == (Decimal("0.0001"), T0, later)
     assert btc.leverage_tiers[0]["cap"] == "2000000"
     assert (eth.delisted_at, eth.step_size) == (later, Decimal("0.01"))
-    assert [row.symbol for row in await repo.symbol_filters_for(session, "bybit")] == ["BTC/USDT:USDT", "ETH/USDT:USDT"]
-    assert await repo.count_symbol_filters(session, "mexc") == 0
+    assert [row.symbol for row in await symbol_filters.symbol_filters_for(session, "bybit")] == ["BTC/USDT:USDT", "ETH/USDT:USDT"]
+    assert await symbol_filters.count_symbol_filters(session, "mexc") == 0
 
 
 @pytest.mark.parametrize(("leverage", "stored"), [(None, None), (7, "7"), ("max", "max")])

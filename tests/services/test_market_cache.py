@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from arbitrage.db import repository as repo
+from arbitrage.db import symbol_filters
 from arbitrage.db.session import Database
 from arbitrage.domain.errors import LeverageError
 from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError
@@ -108,7 +108,7 @@ async def test_refresh_stores_every_instrument_of_every_exchange(
     for exchange in EXCHANGES:
         venue = sim.engine.venue(exchange)
         async with db.unit_of_work() as session:
-            rows = {row.symbol: row for row in await repo.symbol_filters_for(session, exchange)}
+            rows = {row.symbol: row for row in await symbol_filters.symbol_filters_for(session, exchange)}
         assert set(rows) == set(venue.instruments)
         for symbol, instrument in venue.instruments.items():
             assert stored_row(rows[symbol]) == expected_row(exchange, instrument), (exchange, symbol)
@@ -136,7 +136,7 @@ async def test_cache_hit_sends_no_request_and_miss_sends_at_most_one(
     miss_requests = sim.requests.query(exchange=exchange)[before:]
     assert [r.path for r in miss_requests] == ([TIER_PATHS[exchange]] if exchange in TIER_PATHS else [])
     async with db.unit_of_work() as session:
-        assert await repo.get_symbol_filter(session, exchange, BTC) is not None
+        assert await symbol_filters.get_symbol_filter(session, exchange, BTC) is not None
     instrument = sim.engine.venue(exchange).instrument(BTC)
     assert rules.step_size == instrument.step_size * instrument.contract_size
 
@@ -177,7 +177,7 @@ async def test_documented_default_when_the_exchange_cannot_tell(
 ) -> None:
     await catalog.refresh(["bybit"])
     async with db.unit_of_work() as session:
-        row = await repo.get_symbol_filter(session, "bybit", BTC)
+        row = await symbol_filters.get_symbol_filter(session, "bybit", BTC)
         assert row is not None
         row.leverage_tiers, row.max_leverage = None, None
     assert await catalog.max_leverage("bybit", BTC, Decimal(100)) == 100  # Bybit's documented maximum
@@ -193,11 +193,11 @@ async def test_delisted_then_relisted(sim: SimulatorServer, db: Database, catalo
         with pytest.raises(ExchangeError, match=f"{BTC} is delisted on {exchange}"):
             await catalog.rules(exchange, BTC)
     async with db.unit_of_work() as session:
-        marked = (await repo.get_symbol_filter(session, "bybit", BTC)).delisted_at  # type: ignore[union-attr]
+        marked = (await symbol_filters.get_symbol_filter(session, "bybit", BTC)).delisted_at  # type: ignore[union-attr]
     assert marked is not None
     assert [s.delisted for s in await catalog.refresh(["bybit"])] == [[]]  # still gone: not counted again
     async with db.unit_of_work() as session:
-        assert (await repo.get_symbol_filter(session, "bybit", BTC)).delisted_at == marked  # type: ignore[union-attr]
+        assert (await symbol_filters.get_symbol_filter(session, "bybit", BTC)).delisted_at == marked  # type: ignore[union-attr]
 
     sim.engine.delist("bybit", BTC, listed=True)
     [summary] = await catalog.refresh(["bybit"])
@@ -210,7 +210,7 @@ async def test_unknown_symbol_is_not_stored(db: Database, catalog: CachedMarketC
         await catalog.rules("bybit", "NOPE/USDT:USDT")
     assert raised.value.kind == "unknown_symbol"
     async with db.unit_of_work() as session:
-        assert await repo.count_symbol_filters(session, "bybit") == 0
+        assert await symbol_filters.count_symbol_filters(session, "bybit") == 0
 
 
 async def test_one_failing_exchange_does_not_stop_the_others(

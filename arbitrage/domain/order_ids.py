@@ -8,6 +8,7 @@ The subscription's creation second is part of it so that a fresh database never 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
 
@@ -38,3 +39,15 @@ def client_order_id(
     if len(value) > MAX_LENGTH:
         raise ValueError(f"client order id {value!r} is longer than {MAX_LENGTH} characters")
     return value
+
+
+def next_attempt(client_order_ids: Iterable[str], leg: Leg, purpose: Purpose) -> int:
+    """The attempt number after the highest one used for `leg` + `purpose` (ids end `-<L><P><attempt>`, e.g.
+    `arb-t3x9k2-42-PC2`), so that a new order never reuses an id the exchange has already seen."""
+    prefix = f"{leg[0]}{purpose[0]}"
+    used = [0]
+    for client_order_id in client_order_ids:
+        suffix = client_order_id.rsplit("-", 1)[-1]
+        if suffix.startswith(prefix) and suffix[len(prefix):].isdigit():
+            used.append(int(suffix[len(prefix):]))
+    return max(used) + 1

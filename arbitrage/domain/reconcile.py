@@ -202,18 +202,6 @@ def open_exposure(orders: Iterable[FilledOrder], leg: Leg) -> Decimal:
     return sum((o.filled if o.purpose is OrderPurpose.OPEN else -o.filled for o in orders if o.leg is leg), ZERO)
 
 
-def next_attempt(client_order_ids: Iterable[str], leg: Leg, purpose: OrderPurpose) -> int:
-    """The attempt number after the highest one used for `leg` + `purpose` (ids end `-<L><P><attempt>`, e.g.
-    `arb-t3x9k2-42-PC2`), so that a new order never reuses an id the exchange has already seen."""
-    prefix = f"{leg.value[0]}{purpose.value[0]}"
-    used = [0]
-    for client_order_id in client_order_ids:
-        suffix = client_order_id.rsplit("-", 1)[-1]
-        if suffix.startswith(prefix) and suffix[len(prefix):].isdigit():
-            used.append(int(suffix[len(prefix):]))
-    return max(used) + 1
-
-
 def _missing(orders: Sequence[OrderFact]) -> str:
     """`` (hedge order on bybit: not received by the exchange)`` for the opens that did not fill."""
     unfilled = [f"{o.leg.lower()} order on {o.exchange}: {_why_unfilled(o)}"

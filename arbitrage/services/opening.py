@@ -17,7 +17,7 @@ from decimal import Decimal
 from arbitrage.db.models import Order, Subscription
 from arbitrage.domain import OrderPurpose
 from arbitrage.domain.funding import opened_too_late
-from arbitrage.domain.reconcile import next_attempt
+from arbitrage.domain.order_ids import next_attempt
 from arbitrage.domain.status import Status
 from arbitrage.logging import get_logger
 from arbitrage.services.clock import utcnow

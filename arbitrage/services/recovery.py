@@ -22,9 +22,9 @@ from arbitrage.domain.reconcile import (
     LookupOutcome,
     OrderFact,
     RecoveryPlan,
-    next_attempt,
     plan_recovery,
 )
+from arbitrage.domain.order_ids import next_attempt
 from arbitrage.domain.status import ORDER_IN_DOUBT, Status
 from arbitrage.exchanges.connector import ExchangeError, OrderReport, OrderState
 from arbitrage.logging import get_logger

@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from arbitrage.domain import Leg, OrderPurpose
-from arbitrage.domain.reconcile import Lookup, OrderFact, next_attempt, plan_recovery
+from arbitrage.domain.order_ids import next_attempt
+from arbitrage.domain.reconcile import Lookup, OrderFact, plan_recovery
 from arbitrage.domain.status import OrderStatus, Status
 
 D = Decimal

@@ -85,17 +85,22 @@ async def run(count: int, latency_ms: int) -> dict[str, Any]:
             child = await ChildProcess.start({"mode": "daemon", "settings": values}, Path(directory) / "daemon.log")
             database = Database(url)
             try:
-                funding_ms, ids = await _subscribe(sim, database, count, prepare_seconds + LEAD_SECONDS + 3)
+                ids = await _subscribe(sim, database, count, prepare_seconds + LEAD_SECONDS + 3)
                 await _wait(database, ids, timeout=prepare_seconds + LEAD_SECONDS + 90)
                 daemon = await _daemon_figures(sim, database, ids, config)
             finally:
                 await child.stop()
                 await database.dispose()
-            naive = await _naive_bot(sim, count, funding_ms)
+    async with SimulatorServer(scenario=scenario(count)) as sim:  # fresh windows: the bot gets the same limits
+        sim.state.requests.__init__(max_records=200_000)
+        for exchange in EXCHANGES:
+            if latency_ms:
+                sim.faults.add(action="latency", exchange=exchange, latency_ms=latency_ms, times=None)
+        naive = await _naive_bot(sim, count)
     return {"subscriptions": count, "latency_ms": latency_ms, "daemon": daemon, "naive": naive}
 
 
-async def _subscribe(sim: SimulatorServer, database: Database, count: int, ahead_seconds: float) -> tuple[int, list]:
+async def _subscribe(sim: SimulatorServer, database: Database, count: int, ahead_seconds: float) -> list[int]:
     funding_ms = (sim.engine.now() + int(ahead_seconds * 1000)) // 1000 * 1000
     ids = []
     async with database.unit_of_work() as session:
@@ -109,7 +114,7 @@ async def _subscribe(sim: SimulatorServer, database: Database, count: int, ahead
                 side=Side.SHORT, amount=AMOUNT, funding_time=datetime.fromtimestamp(funding_ms / 1000, UTC),
                 lead_seconds=LEAD_SECONDS, leverage=3)
             ids.append(created.id)
-    return funding_ms, ids
+    return ids
 
 
 async def _wait(database: Database, ids: list[int], timeout: float) -> None:
@@ -122,6 +127,15 @@ async def _wait(database: Database, ids: list[int], timeout: float) -> None:
             return
         await asyncio.sleep(0.5)
     raise RuntimeError(f"subscriptions still running after {timeout:.0f} s")
+
+
+def refusals(sim: SimulatorServer) -> dict[str, int]:
+    """Requests the simulator refused for their rate, per exchange and endpoint."""
+    counts: dict[str, int] = {}
+    for record in sim.requests.query(outcome="rate_limited"):
+        key = f"{record.exchange} {record.method} {record.path}"
+        counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def _arrivals(sim: SimulatorServer, prefix: str = "") -> tuple[dict[str, int], int]:
@@ -143,7 +157,9 @@ async def _daemon_figures(sim: SimulatorServer, database: Database, ids: list[in
             subscription = await repo.require_subscription(session, subscription_id)
             statuses[subscription.status.value] = statuses.get(subscription.status.value, 0) + 1
             events = await repo.events_for(session, subscription_id)
-            opening = next(e for e in events if e.event == "opening")
+            opening = next((e for e in events if e.event == "opening"), None)
+            if opening is None:  # ended before its orders were recorded (its error_message says why)
+                continue
             trigger = datetime.fromisoformat(opening.details["trigger_at"]).timestamp() * 1e9
             opens = [o for o in await repo.orders_for(session, subscription_id) if o.purpose.value == "OPEN"
                      and o.client_order_id in arrivals]
@@ -162,10 +178,16 @@ async def _daemon_figures(sim: SimulatorServer, database: Database, ids: list[in
     return {"statuses": statuses, "leg_gap_ms": summary_ms(gaps), "trigger_lateness_ms": summary_ms(lateness),
             "first_to_last_open_ms": round(span, 1), "lower_bound_ms": bound,
             "ratio_to_bound": round(span / bound, 2) if bound else None,
-            "rate_limit_refusals": refused, "opens_after_deadline": late}
+            "rate_limit_refusals": refused, "refused": refusals(sim), "opens_after_deadline": late,
+            "errors": sorted({row.error_message for row in await _rows(database, ids) if row.error_message})[:5]}
 
 
-async def _naive_bot(sim: SimulatorServer, count: int, funding_ms: int) -> dict:
+async def _rows(database: Database, ids: list[int]) -> list:
+    async with database.unit_of_work() as session:
+        return [await repo.require_subscription(session, i) for i in ids]
+
+
+async def _naive_bot(sim: SimulatorServer, count: int) -> dict:
     """What most bots do: at the instant, for every subscription, await the primary order, then the hedge, through
     ccxt's default limiter (one client per exchange)."""
     refused_before = len(sim.requests.query(outcome="rate_limited"))
@@ -174,8 +196,12 @@ async def _naive_bot(sim: SimulatorServer, count: int, funding_ms: int) -> dict:
         key, secret = sim.credentials(exchange)
         client = getattr(ccxt, exchange)({"apiKey": key, "secret": secret, "options": {"defaultType": "swap"}})
         client.urls["api"] = override_api_urls(client.urls["api"], sim.base_url(exchange))
-        await client.load_markets()
         clients[exchange] = client
+    try:
+        await asyncio.gather(*(client.load_markets() for client in clients.values()))
+    except Exception:
+        await asyncio.gather(*(client.close() for client in clients.values()))
+        raise
     results: list[tuple[str | None, str | None]] = []
 
     async def one(index: int, symbol: str) -> None:

@@ -1,7 +1,8 @@
 """One exchange account's request budget: the exchange's documented limits, with orders first.
 
-Two separate budgets per account, each a set of moving windows (the `limits` library's exact moving-window
-counter, the same rule the exchanges apply):
+Two separate budgets per account, each a set of sliding windows (pyrate-limiter's sliding-window log, the rule the
+exchanges apply, each window 50 ms wider than documented so that jitter on the way cannot squeeze one request too
+many into the exchange's window):
 
 - orders (open, close, unwind): the exchange's order limits. Orders never queue behind a read.
 - every other request: the exchange's request limits, less the share the order limit may take of them in the
@@ -25,11 +26,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from pyrate_limiter import InMemoryBucket, Rate, RateItem
 
 from arbitrage.domain.venues import LimitScope, RateLimit, VenueFacts
+
+# Each window is this much wider than documented: the exchange counts arrivals, which jitter on the way.
+WINDOW_MARGIN_MS = 50
 
 
 class Priority(IntEnum):
@@ -61,20 +63,25 @@ class _Waiter:
 
 
 class _Windows:
-    """Moving windows that must all have room; waiters are served best priority first."""
+    """Sliding windows that must all have room, per key; waiters are served best priority first."""
 
-    def __init__(self, limits: Sequence[tuple[RateLimitItem, bool]]) -> None:
-        self._limits = limits  # (window, weighted: a request costs its weight, else 1)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+    def __init__(self, rates: Sequence[Rate], weighted: bool) -> None:
+        self._rates = list(rates)
+        self._weighted = weighted  # a request costs its weight (Binance's IP limit), else 1
+        self._buckets: dict[str, InMemoryBucket] = {}
         self._waiting: list[_Waiter] = []
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
 
+    @property
+    def limits(self) -> list[int]:
+        return [rate.limit for rate in self._rates]
+
     async def acquire(self, level: int, cost: int, key: str) -> None:
-        if not self._limits:
+        if not self._rates:
             return
         future = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiting, _Waiter(level, next(self._seq), cost, key, future))
+        heapq.heappush(self._waiting, _Waiter(level, next(self._seq), cost if self._weighted else 1, key, future))
         self._serve()
         await future
 
@@ -87,14 +94,12 @@ class _Windows:
             if waiter.future.done():  # cancelled while waiting
                 heapq.heappop(self._waiting)
                 continue
-            costs = [(item, waiter.cost if weighted else 1) for item, weighted in self._limits]
-            full = [item for item, cost in costs if not self._limiter.test(item, waiter.key, cost=cost)]
-            if full:
-                reset = max(self._limiter.get_window_stats(item, waiter.key).reset_time for item in full)
-                self._timer = asyncio.get_running_loop().call_later(max(reset - time.time(), 0.001), self._serve)
+            bucket = self._buckets.setdefault(waiter.key, InMemoryBucket(self._rates))
+            item = RateItem(waiter.key, int(time.time() * 1000), waiter.cost)
+            if not bucket.put(item):
+                wait_ms = int(bucket.waiting(item))  # type: ignore[arg-type]
+                self._timer = asyncio.get_running_loop().call_later(max(wait_ms, 1) / 1000, self._serve)
                 return
-            for item, cost in costs:
-                self._limiter.hit(item, waiter.key, cost=cost)
             heapq.heappop(self._waiting).future.set_result(None)
 
 
@@ -102,9 +107,10 @@ class RequestBudget:
     def __init__(self, venue: VenueFacts, scale: float = 1.0) -> None:
         self.exchange_id = venue.id
         self._per_endpoint = any(limit.scope is LimitScope.ENDPOINT for limit in venue.request_limits)
-        self._orders = _Windows([_item(limit, scale) for limit in venue.order_limits])
-        self._reads = _Windows([_item(limit, scale, _order_share(venue.order_limits, limit))
-                                for limit in venue.request_limits])
+        self._orders = _Windows([_rate(limit, scale) for limit in venue.order_limits], weighted=False)
+        self._reads = _Windows([_rate(limit, scale, _order_share(venue.order_limits, limit))
+                                for limit in venue.request_limits],
+                               weighted=any(limit.weighted for limit in venue.request_limits))
         self.waited_seconds = 0.0  # total time requests spent waiting for the budget
 
     async def acquire(self, *, order: bool, endpoint: str, weight: int = 1) -> float:
@@ -127,7 +133,5 @@ def _order_share(order_limits: Sequence[RateLimit], limit: RateLimit) -> int:
     return min((int(o.amount * limit.seconds / o.seconds) for o in order_limits), default=0)
 
 
-def _item(limit: RateLimit, scale: float, reserved: int = 0) -> tuple[RateLimitItem, bool]:
-    amount = max(int((limit.amount - reserved) * scale), 1)
-    # Windows are whole seconds in `limits`; every documented window is.
-    return RateLimitItemPerSecond(amount, max(int(limit.seconds), 1)), limit.weighted
+def _rate(limit: RateLimit, scale: float, reserved: int = 0) -> Rate:
+    return Rate(max(int((limit.amount - reserved) * scale), 1), int(limit.seconds * 1000) + WINDOW_MARGIN_MS)

@@ -33,8 +33,8 @@ async def test_no_window_holds_more_than_its_limit() -> None:
     budget = RequestBudget(venue(orders=2, requests=10))
     times = await stamps(budget, 5, order=True)
     assert times[1] < 0.1, "the first two orders go at once"
-    assert 0.95 < times[2] < 1.2 and 0.95 < times[3] < 1.2, "the next two when the first ones leave the window"
-    assert 1.95 < times[4] < 2.2
+    assert 1.04 < times[2] < 1.2 and 1.04 < times[3] < 1.2, "the next two once the first ones left the window"
+    assert 2.09 < times[4] < 2.3, "(each window 50 ms wider than documented: arrivals jitter)"
     assert budget.waited_seconds > 3
 
 
@@ -76,9 +76,9 @@ def test_reads_leave_room_for_the_orders_in_a_shared_window() -> None:
     """Bybit: 600 requests / 5 s per IP, of which orders may take 10 / s: reads get 550 / 5 s. Binance orders weigh
     nothing on its IP weight limit, and MEXC counts each endpoint apart: nothing is set aside there."""
     def read_limit(exchange: str) -> int:
-        return RequestBudget(VENUES[exchange])._reads._limits[0][0].amount
+        return RequestBudget(VENUES[exchange])._reads.limits[0]
 
     assert read_limit("bybit") == 550
     assert read_limit("bingx") == 2000 - 5 * 10
     assert read_limit("binanceusdm") == 2400 and read_limit("mexc") == 20
-    assert RequestBudget(VENUES["bybit"], scale=2)._orders._limits[0][0].amount == 20
+    assert RequestBudget(VENUES["bybit"], scale=2)._orders.limits == [20]

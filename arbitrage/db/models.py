@@ -115,11 +115,6 @@ class Subscription(Base):
     fees: Mapped[Decimal | None]
     realized_pnl: Mapped[Decimal | None]
 
-    @property
-    def trigger_at(self) -> datetime:
-        """When the daemon opens the positions: `lead_seconds` before the funding time."""
-        return self.funding_time - timedelta(seconds=self.lead_seconds)
-
     def __repr__(self) -> str:
         return f"<Subscription {self.id} {self.primary_exchange}→{self.hedge_exchange} {self.status}>"
 

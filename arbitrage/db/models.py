@@ -5,7 +5,7 @@ The schema is created and changed only by Alembic (`migrations/`); the applicati
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal

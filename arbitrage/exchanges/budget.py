@@ -32,6 +32,7 @@ from arbitrage.domain.venues import LimitScope, RateLimit, VenueFacts
 
 # Each window is this much wider than documented: the exchange counts arrivals, which jitter on the way.
 WINDOW_MARGIN_MS = 50
+WEIGHT_TABLE_HEADROOM = 0.05
 
 
 class Priority(IntEnum):
@@ -127,8 +128,11 @@ class RequestBudget:
 
 
 def _order_share(order_limits: Sequence[RateLimit], limit: RateLimit) -> int:
-    """How many of `limit`'s requests the orders may take in its window (per-endpoint limits share nothing)."""
-    if limit.scope is LimitScope.ENDPOINT or limit.weighted:  # Binance orders weigh nothing on the IP limit
+    """How much of `limit` the reads leave: the orders' share of its window (per-endpoint limits share nothing),
+    and on a weighted limit 5 % for endpoints ccxt's cost table weighs lighter than the exchange does."""
+    if limit.weighted:  # Binance orders weigh nothing on the IP limit
+        return int(limit.amount * WEIGHT_TABLE_HEADROOM)
+    if limit.scope is LimitScope.ENDPOINT:
         return 0
     return min((int(o.amount * limit.seconds / o.seconds) for o in order_limits), default=0)
 

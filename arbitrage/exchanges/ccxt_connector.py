@@ -70,6 +70,8 @@ class CcxtConnector(CcxtOrders):
     ccxt_options: ClassVar[dict[str, Any]] = {}
     # How ccxt's requests for this exchange carry a receive window (signing.py).
     window_style: ClassVar[WindowStyle] = WindowStyle.OPTION
+    # Request weights where the exchange documents more than ccxt's cost table says: (ccxt api, path) → weight.
+    request_weights: ClassVar[dict[tuple[str, str], int]] = {}
     # Unified funding-rate field holding the NEXT funding time.
     next_funding_field: ClassVar[str] = "fundingTimestamp"
     # The exchange's raw field (in `info`) with a funding payment's amount, read as an exact string.
@@ -92,6 +94,7 @@ class CcxtConnector(CcxtOrders):
         self.client: Any = client_class(self.ccxt_class, self.window_style, self.exchange_id)(config)
         self.budget = RequestBudget(VENUES[self.exchange_id], settings.rate_limit_scale)
         self.client.arbitrage_budget = self.budget
+        self.client.arbitrage_weights = self.request_weights
         if settings.sandbox:
             self._enable_sandbox()
         if settings.base_url:

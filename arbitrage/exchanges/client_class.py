@@ -23,10 +23,13 @@ def client_class(base: type[Any], style: WindowStyle, exchange_id: str) -> type[
         config = {} if config is None else config
         budget = self.arbitrage_budget
         if budget is not None:
-            weight = self.calculate_rate_limiter_cost(api, method, path, params, config)
+            api_name = api if isinstance(api, str) else "/".join(map(str, api))
+            weight = self.arbitrage_weights.get((api_name, path)) or self.calculate_rate_limiter_cost(
+                api, method, path, params, config)
             await budget.acquire(order=signing_an_order(), endpoint=f"{method} {path}",
                                  weight=max(round(float(weight)), 1))
         return await base.fetch2(self, path, api, method, params, config)
 
-    members = {"sign": windowed_sign(base, style, exchange_id), "fetch2": fetch2, "arbitrage_budget": None}
+    members = {"sign": windowed_sign(base, style, exchange_id), "fetch2": fetch2, "arbitrage_budget": None,
+               "arbitrage_weights": {}}
     return type(base.__name__, (base,), members)

@@ -74,11 +74,12 @@ async def test_per_endpoint_limits_count_each_endpoint_apart() -> None:
 
 def test_reads_leave_room_for_the_orders_in_a_shared_window() -> None:
     """Bybit: 600 requests / 5 s per IP, of which orders may take 10 / s: reads get 550 / 5 s. Binance orders weigh
-    nothing on its IP weight limit, and MEXC counts each endpoint apart: nothing is set aside there."""
+    nothing on its IP weight limit, but 5 % is kept for endpoints ccxt weighs lighter than Binance does; MEXC
+    counts each endpoint apart: nothing is set aside there."""
     def read_limit(exchange: str) -> int:
         return RequestBudget(VENUES[exchange])._reads.limits[0]
 
     assert read_limit("bybit") == 550
     assert read_limit("bingx") == 2000 - 5 * 10
-    assert read_limit("binanceusdm") == 2400 and read_limit("mexc") == 20
+    assert read_limit("binanceusdm") == 2280 and read_limit("mexc") == 20
     assert RequestBudget(VENUES["bybit"], scale=2)._orders.limits == [20]

@@ -38,7 +38,9 @@ from arbitrage.domain.status import Status
 from arbitrage.domain.subscription_request import InputError, NewSubscription
 from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError
 from arbitrage.services.cancellation import CancelRefused, cancel_subscription
+from arbitrage.services.instant_capacity import instant_note
 from arbitrage.services.pipeline_config import PipelineConfig
+from arbitrage.services.send_plan import order_windows
 from arbitrage.services.subscription_review import review_subscription, store_reviewed
 from arbitrage.services.subscription_trader_checks import CredentialsRejected
 from arbitrage.settings import Settings
@@ -134,10 +136,13 @@ async def _check_and_create(
                 raise CliError(str(error)) from None
             except ExchangeError as error:
                 raise CliError(error.user_message, exit_code=RUNTIME_ERROR) from None
+            scales = {exchange: settings.exchange(exchange).rate_limit_scale for exchange in settings.exchanges}
+            capacity = await instant_note(existing, review.request, PipelineConfig.from_settings(settings),
+                                          order_windows(scales))
         async with open_database(settings) as database, database.unit_of_work() as session:
             subscription = await store_reviewed(session, review, datetime.now(UTC))
             created = subscription_to_dict(subscription, PipelineConfig.from_settings(settings))
-        return created, review.notes, review.warnings
+        return created, [*review.notes, *([capacity] if capacity else [])], review.warnings
     finally:
         await connectors.close()
 

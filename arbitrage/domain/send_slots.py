@@ -40,6 +40,22 @@ def assign_slots(
     return slots
 
 
+def earliest_fit(exchanges: Sequence[str], not_before: float, limits: Mapping[str, Windows],
+                 taken: Mapping[str, Sequence[float]]) -> float:
+    """The earliest time at or after `not_before` at which every exchange has room for one more send (a close
+    goes as soon as it can, both legs together)."""
+    sends = {exchange: sorted(taken.get(exchange, ())) for exchange in exchanges}
+    candidates = {not_before}
+    for exchange in exchanges:
+        for _, seconds in limits.get(exchange, ()):
+            width = seconds + WINDOW_MARGIN_SECONDS
+            candidates.update(sent + width for sent in sends[exchange] if sent + width > not_before)
+    for at in sorted(candidates):
+        if all(_fits(sends[exchange], limits.get(exchange, ()), at) for exchange in exchanges):
+            return at
+    raise AssertionError("unreachable: a time after every send always fits")
+
+
 def _latest_fit(request: SlotRequest, limits: Mapping[str, Windows], sends: Mapping[str, list[float]]) -> float:
     candidates = {request.preferred}
     for exchange in request.exchanges:

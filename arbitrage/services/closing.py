@@ -12,6 +12,7 @@ from arbitrage.domain import OrderPurpose
 from arbitrage.domain.reconcile import open_exposure
 from arbitrage.domain.status import Status
 from arbitrage.logging import get_logger
+from arbitrage.services.clock import sleep_until, utcnow
 from arbitrage.services.journal import StepResult
 from arbitrage.services.leg_specs import LegSpec, leg_specs
 from arbitrage.services.order_execution import LegState, OrderIntent, send_orders
@@ -31,6 +32,8 @@ async def close_legs(ctx: StepContext, subscription: Subscription) -> StepResult
     orders = await ctx.journal.orders(subscription.id)
     specs = leg_specs(subscription)
     to_close = [(spec, held) for spec in specs if (held := open_exposure(orders, spec.leg)) > 0]
+    if ctx.plan is not None and len(to_close) == 2:  # both legs in one slot of both exchanges' order limits
+        await sleep_until(ctx.plan.close_time((specs[0].exchange, specs[1].exchange), utcnow()))
     closed, error = await reduce_legs(ctx, subscription, OrderPurpose.CLOSE, to_close)
     if not closed and await confirmed_flat(ctx, subscription, [spec for spec, _ in to_close]):
         log.warning("close_confirmed_by_position", error=error)

@@ -54,11 +54,11 @@ class Pipeline:
         stop: asyncio.Event | None = None,
         plan: SendPlan | None = None,
     ) -> None:
-        self.ctx = StepContext(SubscriptionJournal(db), connectors, markets, config, stop or asyncio.Event())
+        self.plan = plan or SendPlan(config)
+        self.ctx = StepContext(SubscriptionJournal(db), connectors, markets, config, stop or asyncio.Event(), self.plan)
         self.journal = self.ctx.journal
         self.config = config
         self.stop = self.ctx.stop
-        self.plan = plan or SendPlan(config)
         self._warm_ups: set[asyncio.Task[None]] = set()
 
     async def run(self, subscription_id: int) -> None:

@@ -17,6 +17,7 @@ from arbitrage.services.journal import SubscriptionJournal
 from arbitrage.services.leverage_sync import LegVenue
 from arbitrage.services.markets import MarketCatalog
 from arbitrage.services.pipeline_config import PipelineConfig
+from arbitrage.services.send_plan import SendPlan
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class StepContext:
     markets: MarketCatalog
     config: PipelineConfig
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    plan: SendPlan | None = None  # send slots; without one, orders go at once
 
     def connector(self, exchange: str) -> ExchangeConnector:
         return self.connectors.get(exchange)

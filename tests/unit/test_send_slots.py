@@ -49,3 +49,12 @@ def test_every_window_of_every_exchange_is_kept_for_mixed_pairs() -> None:
     # The lower bound: bingx takes 54 orders at 5 per second.
     span = 100.0 - min(slots.values())
     assert span <= (54 // 5) * (1 + WINDOW_MARGIN_SECONDS) + 1e-9
+
+
+def test_a_close_leaves_as_soon_as_both_exchanges_have_room() -> None:
+    from arbitrage.domain.send_slots import earliest_fit
+
+    taken = {"bingx": [10.0] * 5, "bybit": [10.0]}
+    assert earliest_fit(("bybit", "binanceusdm"), 10.0, BINGX_5_PER_S, taken) == 10.0
+    assert earliest_fit(("bingx", "bybit"), 10.0, BINGX_5_PER_S, taken) == 11.0 + WINDOW_MARGIN_SECONDS
+    assert earliest_fit(("bingx", "bybit"), 12.0, BINGX_5_PER_S, taken) == 12.0

@@ -57,8 +57,10 @@ def _global_options(
 
 app.command("subscribe")(subscriptions.subscribe)
 app.command("list")(subscriptions.list_subscriptions)
-app.command("show")(subscriptions.show)
-app.command("cancel")(subscriptions.cancel)
+# `show -1` is an id out of range, not an unknown option
+ID_COMMAND = {"context_settings": {"ignore_unknown_options": True}}
+app.command("show", **ID_COMMAND)(subscriptions.show)
+app.command("cancel", **ID_COMMAND)(subscriptions.cancel)
 
 
 @app.command("simulator")

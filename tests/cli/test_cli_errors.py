@@ -17,7 +17,8 @@ Run = Callable[..., Any]
     ("args", "line"),
     [
         (["cancel", "abc"], "error: Invalid value for 'ID': Input should be a valid integer"),
-        (["show", "-1"], "error: No such option: -1 (see `arbitrage show --help`)"),
+        (["show", "-1"], "error: Invalid value for 'ID': Input should be greater than or equal to 1"),
+        (["cancel", "-5"], "error: Invalid value for 'ID': Input should be greater than or equal to 1"),
         (["show", "0"], "error: Invalid value for 'ID': Input should be greater than or equal to 1"),
         (["show", "9223372036854775808"], "error: Invalid value for 'ID': Input should be less than or equal to"),
         (["subscribe", "--no-such-option"], "error: No such option: --no-such-option"),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -204,11 +206,8 @@ def show(subscription_id: IdArgument, json_output: JsonFlag = False) -> None:
     settings = load_cli_settings()
 
     async def fetch() -> _Detail:
-        async with open_existing_database(settings) as database:
-            if database is None:
-                raise repo_not_found(subscription_id)
-            async with database.unit_of_work() as session:
-                return await _detail(session, subscription_id)
+        async with _session_for(settings, subscription_id) as session:
+            return await _detail(session, subscription_id)
 
     subscription, orders, events, payments = asyncio.run(fetch())
     config = PipelineConfig.from_settings(settings)
@@ -234,17 +233,24 @@ def cancel(subscription_id: IdArgument) -> None:
     settings = load_cli_settings()
 
     async def run() -> None:
-        async with open_existing_database(settings) as database:
-            if database is None:
-                raise repo_not_found(subscription_id)
-            async with database.unit_of_work() as session:
-                try:
-                    await cancel_subscription(session, subscription_id)
-                except (repo.SubscriptionNotFound, CancelRefused) as error:
-                    raise CliError(str(error)) from None
+        async with _session_for(settings, subscription_id) as session:
+            try:
+                await cancel_subscription(session, subscription_id)
+            except (repo.SubscriptionNotFound, CancelRefused) as error:
+                raise CliError(str(error)) from None
 
     asyncio.run(run())
     typer.echo(f"subscription {subscription_id} cancelled")
+
+
+@asynccontextmanager
+async def _session_for(settings: Settings, subscription_id: int) -> AsyncIterator[AsyncSession]:
+    """A session on the existing database; with no database there is no such subscription (none is created)."""
+    async with open_existing_database(settings) as database:
+        if database is None:
+            raise repo_not_found(subscription_id)
+        async with database.unit_of_work() as session:
+            yield session
 
 
 async def _detail(session: AsyncSession, subscription_id: int) -> _Detail:

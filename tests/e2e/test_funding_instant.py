@@ -51,8 +51,10 @@ async def test_every_pair_at_one_instant_within_the_limits(sim, harness_factory,
         opens = [o for o in story.orders if o.purpose is OrderPurpose.OPEN]
         deadline = config.entry_deadline(story.subscription)
         assert all(o.sent_at < deadline for o in opens), "nothing sent after the entry deadline"
+        # Closes are planned as they come (after each funding confirmation), around sends already signed a little
+        # after their slots: within 250 ms of each other, where an unplanned BingX close lags its hedge by 1 s.
         closes = [o.sent_at for o in story.orders if o.purpose is OrderPurpose.CLOSE]
-        assert len(closes) == 2 and abs((closes[0] - closes[1]).total_seconds()) < 0.05, "closes leave together"
+        assert len(closes) == 2 and abs((closes[0] - closes[1]).total_seconds()) < 0.25, "closes leave together"
 
 
 async def test_the_orders_find_warm_connections(sim, harness_factory, tmp_path) -> None:

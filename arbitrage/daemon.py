@@ -48,8 +48,7 @@ class Daemon:
                 await _load_markets(connectors)
                 markets = await self._market_catalog(db, connectors)
                 config = PipelineConfig.from_settings(settings)
-                scales = {exchange: settings.exchange(exchange).rate_limit_scale for exchange in settings.exchanges}
-                plan = SendPlan(config, order_windows(scales))
+                plan = SendPlan(config, order_windows(settings.rate_limit_scales()))
                 pipeline = Pipeline(db, connectors, markets, config, self.stop, plan)
                 self.scheduler = SubscriptionScheduler(db, pipeline.run, plan, settings.poll_interval_seconds)
                 await self._register_periodic_jobs(markets)

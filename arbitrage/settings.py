@@ -159,6 +159,9 @@ class Settings(BaseSettings):
     def exchange(self, exchange_id: str) -> ExchangeSettings:
         return self.exchanges[exchange_id]
 
+    def rate_limit_scales(self) -> dict[str, float]:
+        return {exchange_id: config.rate_limit_scale for exchange_id, config in self.exchanges.items()}
+
     def min_lead_seconds(self, exchange_id: str) -> int:
         return self.exchanges[exchange_id].min_lead_seconds or 0
 

@@ -138,9 +138,8 @@ async def _check_and_create(
                 raise CliError(str(error)) from None
             except ExchangeError as error:
                 raise CliError(error.user_message, exit_code=RUNTIME_ERROR) from None
-            scales = {exchange: settings.exchange(exchange).rate_limit_scale for exchange in settings.exchanges}
             capacity = await instant_note(existing, review.request, PipelineConfig.from_settings(settings),
-                                          order_windows(scales))
+                                          order_windows(settings.rate_limit_scales()))
         async with open_database(settings) as database, database.unit_of_work() as session:
             subscription = await store_reviewed(session, review, datetime.now(UTC))
             created = subscription_to_dict(subscription, PipelineConfig.from_settings(settings))

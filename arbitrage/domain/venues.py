@@ -26,6 +26,10 @@ class RateLimit:
     scope: LimitScope
     weighted: bool = False
 
+    def scaled(self, scale: float, reserved: int = 0) -> int:
+        """The amount for an account whose limits are `scale` times the documented ones, less `reserved`."""
+        return max(int((self.amount - reserved) * scale), 1)
+
 
 @dataclass(frozen=True)
 class VenueFacts:

@@ -112,19 +112,14 @@ class RequestBudget:
         self._reads = _Windows([_rate(limit, scale, _order_share(venue.order_limits, limit))
                                 for limit in venue.request_limits],
                                weighted=any(limit.weighted for limit in venue.request_limits))
-        self.waited_seconds = 0.0  # total time requests spent waiting for the budget
 
-    async def acquire(self, *, order: bool, endpoint: str, weight: int = 1) -> float:
-        """Wait until one request fits; returns how long it waited (seconds)."""
-        started = time.perf_counter()
+    async def acquire(self, *, order: bool, endpoint: str, weight: int = 1) -> None:
+        """Wait until one request fits."""
         if order:
             await self._orders.acquire(0, weight, self.exchange_id)
         else:
             key = f"{self.exchange_id}:{endpoint}" if self._per_endpoint else self.exchange_id
             await self._reads.acquire(int(_PRIORITY.get()), max(weight, 1), key)
-        waited = time.perf_counter() - started
-        self.waited_seconds += waited
-        return waited
 
 
 def _order_share(order_limits: Sequence[RateLimit], limit: RateLimit) -> int:
@@ -138,4 +133,4 @@ def _order_share(order_limits: Sequence[RateLimit], limit: RateLimit) -> int:
 
 
 def _rate(limit: RateLimit, scale: float, reserved: int = 0) -> Rate:
-    return Rate(max(int((limit.amount - reserved) * scale), 1), int(limit.seconds * 1000) + WINDOW_MARGIN_MS)
+    return Rate(limit.scaled(scale, reserved), int(limit.seconds * 1000) + WINDOW_MARGIN_MS)

@@ -44,10 +44,6 @@ class OrderWindow:
     signed_at_ms: int | None = None  # local epoch ms just after signing: not earlier than the request's timestamp
     applied_ms: int | None = None
 
-    @property
-    def sent(self) -> bool:
-        return self.signed_at_ms is not None
-
 
 _CURRENT: ContextVar[OrderWindow | None] = ContextVar("arbitrage_order_window", default=None)
 

@@ -88,10 +88,7 @@ class SubscriptionJournal:
                 setattr(stored, column, value)
             await repo.transition(session, stored, result.target, event=result.event, message=result.reason,
                                   details=result.details, error_message=result.note)
-            changed = {"status": stored.status, "status_changed_at": stored.status_changed_at,
-                       "error_message": stored.error_message, **result.values}
-        for column, value in changed.items():
-            setattr(subscription, column, value)
+        _copy_status(stored, subscription, result.values)
 
     async def transition(
         self, subscription: Subscription, target: Status, reason: str, *, event: str,
@@ -139,9 +136,7 @@ class SubscriptionJournal:
             rows = [await _add_order(session, subscription.id, intent) for intent in intents]
             stored = await repo.require_subscription(session, subscription.id)
             await repo.transition(session, stored, Status.OPENING, event="opening", message=reason, details=details)
-            changed = {"status": stored.status, "status_changed_at": stored.status_changed_at}
-        for column, value in changed.items():
-            setattr(subscription, column, value)
+        _copy_status(stored, subscription)
         return rows
 
     async def record_outcomes(self, rows: Sequence[Order], outcomes: Sequence[SendOutcome]) -> None:
@@ -168,15 +163,6 @@ class SubscriptionJournal:
             for row in rows:
                 await repo.update_order(session, await _order(session, row), status=OrderStatus.FAILED,
                                         error_message=reason)
-
-    async def release_pending_opens(self, subscription_id: int, reason: str) -> list[Order]:
-        """Mark the PENDING rows of `subscription_id` not sent; returns every order row as it was before."""
-        async with self.db.unit_of_work() as session:
-            orders = list(await repo.orders_for(session, subscription_id))
-            for order in orders:
-                if order.status is OrderStatus.PENDING:
-                    await repo.update_order(session, order, status=OrderStatus.FAILED, error_message=reason)
-        return orders
 
     async def orders_on(self, exchange: str, symbol: str, between: tuple[datetime, datetime]) -> list[Order]:
         """Every subscription's orders on one exchange and symbol whose funding time falls in `between`."""
@@ -214,6 +200,14 @@ class SubscriptionJournal:
                     sent_at=finding.sent_at,
                 )
             await repo.add_event(session, subscription_id, "recovered", message=message, details=details)
+
+
+def _copy_status(stored: Subscription, subscription: Subscription, values: dict[str, Any] | None = None) -> None:
+    """The caller's row as the transaction left the stored one: status, when it changed, its reason, `values`."""
+    changed = {"status": stored.status, "status_changed_at": stored.status_changed_at,
+               "error_message": stored.error_message, **(values or {})}
+    for column, value in changed.items():
+        setattr(subscription, column, value)
 
 
 async def _add_order(session: Any, subscription_id: int, intent: OrderIntent) -> Order:

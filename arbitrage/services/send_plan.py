@@ -28,7 +28,7 @@ _BEFORE_THE_SENDS = (Status.SCHEDULED, Status.SYNCING_LEVERAGE, Status.OPENING)
 def order_windows(scales: Mapping[str, float]) -> dict[str, Windows]:
     """Each exchange's documented order limits, scaled as its request budget is (`RATE_LIMIT_SCALE`)."""
     return {
-        venue.id: [(max(int(limit.amount * scales.get(venue.id, 1.0)), 1), limit.seconds)
+        venue.id: [(limit.scaled(scales.get(venue.id, 1.0)), limit.seconds)
                    for limit in venue.order_limits]
         for venue in VENUES.values()
     }

@@ -35,7 +35,6 @@ async def test_no_window_holds_more_than_its_limit() -> None:
     assert times[1] < 0.1, "the first two orders go at once"
     assert 1.04 < times[2] < 1.2 and 1.04 < times[3] < 1.2, "the next two once the first ones left the window"
     assert 2.09 < times[4] < 2.3, "(each window 50 ms wider than documented: arrivals jitter)"
-    assert budget.waited_seconds > 3
 
 
 async def test_an_order_never_waits_behind_reads() -> None:

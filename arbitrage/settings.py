@@ -113,6 +113,8 @@ class Settings(BaseSettings):
     leverage_sync_ahead_seconds: int = Field(default=30, ge=0)
     poll_interval_seconds: float = Field(default=2, gt=0)
     order_timeout_seconds: float = Field(default=10, gt=0)
+    # Nothing opens while an exchange's clock offset is unknown or larger than this (milliseconds).
+    max_clock_skew_ms: int = Field(default=1000, ge=1, le=60000)
 
     @field_validator("database_url")
     @classmethod

@@ -124,6 +124,15 @@ class FundingPaymentReport:
 
 
 @dataclass(frozen=True)
+class FundingPaymentBatch:
+    """Every symbol's payments since a time, from one request. `complete` is False when the page was full: some
+    payments may be missing from it (ask per symbol for those)."""
+
+    payments: list[FundingPaymentReport]
+    complete: bool
+
+
+@dataclass(frozen=True)
 class BalanceReport:
     exchange: str
     currency: str
@@ -290,6 +299,8 @@ class ExchangeConnector(Protocol):
         """Open (non-zero) positions in `symbol`."""
 
     async def fetch_funding_payments(self, symbol: str, since: datetime) -> list[FundingPaymentReport]: ...
+
+    async def fetch_all_funding_payments(self, since: datetime) -> FundingPaymentBatch: ...
 
     async def fetch_balance(self, currency: str = "USDT") -> BalanceReport: ...
 

@@ -5,14 +5,18 @@
   queue per client, so an order would wait behind every read queued before it, and it knows neither the
   documented windows nor per-endpoint limits.
 - `sign` gives order requests their receive window and records when they were signed (`signing.py`).
+- `fetch` (the write of a signed request) holds a signed order until the other legs of its subscription are
+  signed too (`send_gate.py`), so that the legs are written back to back.
 """
 
 from __future__ import annotations
 
+import time
 from functools import cache
 from typing import Any
 
-from arbitrage.exchanges.signing import WindowStyle, signing_an_order, windowed_sign
+from arbitrage.exchanges.send_gate import order_signed
+from arbitrage.exchanges.signing import WindowStyle, current_order_window, signing_an_order, windowed_sign
 
 
 @cache
@@ -30,6 +34,13 @@ def client_class(base: type[Any], style: WindowStyle, exchange_id: str) -> type[
                                  weight=max(round(float(weight)), 1))
         return await base.fetch2(self, path, api, method, params, config)
 
-    members = {"sign": windowed_sign(base, style, exchange_id), "fetch2": fetch2, "arbitrage_budget": None,
-               "arbitrage_weights": {}}
+    async def fetch(self: Any, url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
+        window = current_order_window()
+        if window is not None:
+            await order_signed()
+            window.written_at = time.time()
+        return await base.fetch(self, url, method, headers, body)
+
+    members = {"sign": windowed_sign(base, style, exchange_id), "fetch2": fetch2, "fetch": fetch,
+               "arbitrage_budget": None, "arbitrage_weights": {}}
     return type(base.__name__, (base,), members)

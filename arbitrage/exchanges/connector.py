@@ -83,6 +83,7 @@ class SentRequest:
 
     signed_at: datetime
     executable_until: datetime
+    written_at: datetime | None = None  # when it was handed to the connection, after the legs' send gate
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ async def open_legs(
 ) -> StepResult:
     """At the trigger: both recorded orders go out at once (nothing else happens first). The result is OPEN when
     both legs filled; otherwise ERROR (nothing left open) or NEEDS_ATTENTION. Timings are taken where the requests
-    were signed, after the request budget: the gap between the legs and, from `trigger`, the lateness."""
+    were written, after the request budget: the gap between the legs and, from `trigger`, the lateness."""
     intents = pending.intents
     specs = leg_specs(subscription)
     deadline = ctx.config.entry_deadline(subscription)
@@ -197,7 +197,7 @@ async def _unwind_failed_open(
 
 
 def gap_ms(outcomes: Sequence[SendOutcome]) -> float:
-    """Between the two legs' requests as they were signed (after ccxt's rate limiter), in ms."""
+    """Between the two legs' requests as they were written to their connections (after the budget), in ms."""
     if len(outcomes) < 2:
         return 0.0
     times = [o.sent_at for o in outcomes]

@@ -96,7 +96,9 @@ class _Windows:
                 heapq.heappop(self._waiting)
                 continue
             bucket = self._buckets.setdefault(waiter.key, InMemoryBucket(self._rates))
-            item = RateItem(waiter.key, int(time.time() * 1000), waiter.cost)
+            now_ms = int(time.time() * 1000)
+            bucket.leak(now_ms)  # drop what left every window (pyrate-limiter's Limiter would do it in a thread)
+            item = RateItem(waiter.key, now_ms, waiter.cost)
             if not bucket.put(item):
                 wait_ms = int(bucket.waiting(item))  # type: ignore[arg-type]
                 self._timer = asyncio.get_running_loop().call_later(max(wait_ms, 1) / 1000, self._serve)

@@ -125,6 +125,8 @@ class Settings(BaseSettings):
     # Apprise URLs, comma separated; they carry tokens, so the whole value is a secret.
     alert_urls: SecretStr | None = None
     alert_statuses: Annotated[frozenset[Status], NoDecode] = DEFAULT_ALERT_STATUSES
+    # One attempt at one alert target may take this long; at shutdown, waiting alerts get this long to go out.
+    alert_timeout_seconds: float = Field(default=10, gt=0, le=300)
 
     @field_validator("database_url")
     @classmethod

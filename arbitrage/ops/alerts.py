@@ -31,10 +31,9 @@ log = get_logger(__name__)
 QUEUE_SIZE = 100
 # Waits before the 2nd, 3rd and 4th attempt; a webhook that is down for a minute still gets the alert.
 RETRY_DELAYS_SECONDS = (2.0, 10.0, 30.0)
-# One attempt at one target may take this long (Apprise's own socket timeouts are 4 s by default, `?rto=`/`?cto=`).
-ATTEMPT_TIMEOUT_SECONDS = 15.0
-# On shutdown, the alerts still queued get this long to go out.
-DRAIN_SECONDS = 10.0
+# One attempt at one target may take this long (Apprise's own socket timeouts are 4 s by default, `?rto=`/`?cto=`);
+# on shutdown, the alerts still queued get as long to go out. Both ARBITRAGE_ALERT_TIMEOUT_SECONDS.
+DEFAULT_TIMEOUT_SECONDS = 10.0
 
 _NOTIFY_TYPES = {
     Status.NEEDS_ATTENTION: apprise.NotifyType.FAILURE,
@@ -78,8 +77,8 @@ class AlertWorker:
         orders_of: OrdersOf | None = None,
         queue_size: int = QUEUE_SIZE,
         retry_delays: Sequence[float] = RETRY_DELAYS_SECONDS,
-        attempt_timeout: float = ATTEMPT_TIMEOUT_SECONDS,
-        drain_seconds: float = DRAIN_SECONDS,
+        attempt_timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        drain_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         self.targets = list(targets)
         self.statuses = statuses | {Status.NEEDS_ATTENTION}
@@ -95,7 +94,8 @@ class AlertWorker:
     @classmethod
     def from_settings(cls, settings: Settings, *, orders_of: OrdersOf | None = None, **options: Any) -> AlertWorker:
         targets = [AlertTarget(url, position) for position, url in enumerate(settings.alert_url_list(), start=1)]
-        return cls(targets, settings.alert_statuses, orders_of=orders_of, **options)
+        timeouts = {"attempt_timeout": settings.alert_timeout_seconds, "drain_seconds": settings.alert_timeout_seconds}
+        return cls(targets, settings.alert_statuses, orders_of=orders_of, **{**timeouts, **options})
 
     # --- the journal's side: never blocks ----------------------------------------------------------------------
 

@@ -159,9 +159,8 @@ class Settings(BaseSettings):
             if name.upper() == Status.NEEDS_ATTENTION:
                 continue  # always alerts
             if name.upper() not in ALERTABLE_STATUSES:
-                raise ValueError(
-                    f"unknown status {name!r}: choose from {', '.join(ALERTABLE_STATUSES)} (NEEDS_ATTENTION always alerts)"
-                )
+                choices = ", ".join(ALERTABLE_STATUSES)
+                raise ValueError(f"unknown status {name!r}: choose from {choices} (NEEDS_ATTENTION always alerts)")
             statuses.add(Status(name.upper()))
         return frozenset(statuses)
 

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
-from arbitrage.db.migrate import downgrade_to, head_revision
+from arbitrage.db.migrate import current_revision, downgrade_to, head_revision
 from arbitrage.simulator.engine import wall_clock_ms
 
 Run = Callable[..., Any]
@@ -121,3 +122,20 @@ def test_json_shape(run: Run, sim: Any, migrated: None, monkeypatch: pytest.Monk
     assert alerts["detail"] == "1 (json) on NEEDS_ATTENTION, ERROR, SKIPPED"
     for secret in [ALERT_TOKEN, "wrong-bingx-key-123", *secrets_of(sim)]:
         assert secret not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("db_backend", ["postgres"], indirect=True)
+def test_postgresql_empty_or_missing_databases_are_reported_never_created(
+    run: Run, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARBITRAGE_DATABASE_URL", database_url)  # exists, no schema yet
+    empty = run("doctor")
+    assert "problem: database: schema: empty database (no schema); run `arbitrage db upgrade`" in empty.stdout
+    assert asyncio.run(current_revision(database_url)) is None, "doctor migrated nothing"
+
+    missing = make_url(database_url).set(database=f"{make_url(database_url).database}_absent")
+    monkeypatch.setenv("ARBITRAGE_DATABASE_URL", missing.render_as_string(hide_password=False))
+    result = run("doctor")
+    [line] = [line for line in problems(result.stdout) if line.startswith("problem: database:")]
+    assert line.startswith("problem: database: reachable: cannot connect: ") and "does not exist" in line
+    assert line.endswith("; check ARBITRAGE_DATABASE_URL and that the database server runs and the database exists")

@@ -233,7 +233,8 @@ def test_bad_alert_settings_are_one_line_without_the_value(variable, value, line
 
 
 def test_every_piece_of_an_alert_url_is_a_secret():
-    settings = load_settings(None, alert_urls=f"json://127.0.0.1:9/hooks/{TOKEN}, tgram://123456789:AAH-bot-tok/42424242")
+    urls = f"json://127.0.0.1:9/hooks/{TOKEN}, tgram://123456789:AAH-bot-tok/42424242"
+    settings = load_settings(None, alert_urls=urls)
     secrets = settings.secret_values()
     assert {TOKEN, "123456789:AAH-bot-tok", "AAH-bot-tok", "42424242"} <= set(secrets)
     assert "127.0.0.1:9" not in secrets

@@ -182,6 +182,28 @@ async def test_url_tokens_never_appear_in_logs(journal, receiver, log_output):
     assert "alert target 1 (json)" in logged
 
 
+async def test_a_crash_inside_a_step_alerts_too(journal, receiver):
+    worker = await worker_for(journal, receiver.url())
+    subscription = await new_subscription(journal)
+    await journal.transition(subscription, Status.SYNCING_LEVERAGE, "trigger approaching", event="syncing")
+    await journal.record_opening(subscription, [], "orders recorded", {})
+    await journal.fail_loudly(subscription.id, "internal error: boom")  # the pipeline's last line of defence
+    [alert] = await receiver.wait_for(1)
+    await worker.close()
+    assert alert["title"].endswith("NEEDS_ATTENTION") and "reason: internal error: boom" in alert["message"]
+
+
+async def test_a_failing_observer_never_stops_the_transition(journal, log_output):
+    def broken(change: StatusChange) -> None:
+        raise RuntimeError("observer bug")
+
+    journal.observers.append(broken)
+    subscription = await new_subscription(journal)
+    await journal.transition(subscription, Status.ERROR, "symbol delisted", event="invalid")
+    assert await journal.status_of(subscription.id) is Status.ERROR and subscription.status is Status.ERROR
+    assert '"event": "status_observer_failed"' in log_output.getvalue()
+
+
 def test_the_message_carries_the_result_figures_when_known():
     at = datetime(2026, 12, 2, 8, 0, 5, tzinfo=UTC)
     change = StatusChange(

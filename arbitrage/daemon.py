@@ -17,6 +17,7 @@ from arbitrage.db.session import Database
 from arbitrage.exchanges.connector import ConnectorRegistry
 from arbitrage.exchanges.factory import build_connectors
 from arbitrage.logging import get_logger
+from arbitrage.ops.alerts import start_alerts
 from arbitrage.scheduler import SubscriptionScheduler
 from arbitrage.services.account_modes import detect_position_modes
 from arbitrage.services.exchange_clocks import measure_clock
@@ -50,6 +51,7 @@ class Daemon:
                 config = PipelineConfig.from_settings(settings)
                 plan = SendPlan(config, order_windows(settings.rate_limit_scales()))
                 pipeline = Pipeline(db, connectors, markets, config, self.stop, plan)
+                alerts = start_alerts(settings, pipeline.journal)  # off the trading path: a queue and a task
                 self.scheduler = SubscriptionScheduler(db, pipeline.run, plan, settings.poll_interval_seconds)
                 await self._register_periodic_jobs(markets)
                 await self.scheduler.start()
@@ -57,6 +59,7 @@ class Daemon:
                 await self.stop.wait()
                 log.info("daemon_stopping")
                 await self.scheduler.shutdown()
+                await alerts.close()  # the last status changes' alerts get a few seconds to go out
             finally:
                 await connectors.close()
                 await db.dispose()

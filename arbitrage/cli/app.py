@@ -19,6 +19,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from arbitrage.cli import subscriptions
 from arbitrage.cli.context import RUNTIME_ERROR, CliError, debug_enabled, load_cli_settings, options
 from arbitrage.cli.db import db_app
+from arbitrage.cli.doctor import doctor
 from arbitrage.cli.markets import markets_app
 from arbitrage.logging import redact_text
 from arbitrage.settings import ENV_FILE_VARIABLE
@@ -61,6 +62,7 @@ app.command("list")(subscriptions.list_subscriptions)
 ID_COMMAND = {"context_settings": {"ignore_unknown_options": True}}
 app.command("show", **ID_COMMAND)(subscriptions.show)
 app.command("cancel", **ID_COMMAND)(subscriptions.cancel)
+app.command("doctor")(doctor)
 
 
 @app.command("simulator")

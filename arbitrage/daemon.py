@@ -17,6 +17,7 @@ from arbitrage.db.session import Database
 from arbitrage.exchanges.connector import ConnectorRegistry
 from arbitrage.exchanges.factory import build_connectors
 from arbitrage.logging import get_logger
+from arbitrage.ops.http_server import OpsHttpServer, start_http_server
 from arbitrage.scheduler import SubscriptionScheduler
 from arbitrage.services.account_modes import detect_position_modes
 from arbitrage.services.exchange_clocks import measure_clock
@@ -37,6 +38,7 @@ class Daemon:
         self.stop = asyncio.Event()
         self.scheduler: SubscriptionScheduler | None = None
         self._position_modes: asyncio.Task[object] | None = None
+        self.http: OpsHttpServer | None = None
 
     async def run(self) -> None:
         settings = self.settings
@@ -45,6 +47,7 @@ class Daemon:
             db = Database(settings.database_url)
             connectors = build_connectors(settings)
             try:
+                self.http = await start_http_server(settings, db, connectors, lambda: self.scheduler)  # None: off
                 await _load_markets(connectors)
                 markets = await self._market_catalog(db, connectors)
                 config = PipelineConfig.from_settings(settings)
@@ -58,6 +61,8 @@ class Daemon:
                 log.info("daemon_stopping")
                 await self.scheduler.shutdown()
             finally:
+                if self.http is not None:
+                    await self.http.stop()
                 await connectors.close()
                 await db.dispose()
                 log.info("daemon_stopped")

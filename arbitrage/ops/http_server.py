@@ -7,6 +7,7 @@ ARBITRAGE_HTTP_HOST (127.0.0.1 unless set): the metrics name exchanges and amoun
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 
 from aiohttp import web
@@ -52,8 +53,10 @@ class OpsHttpServer:
             await site.start()
         except OSError as error:  # port in use, unknown host, not allowed
             await runner.cleanup()
+            # asyncio's text for a bind error repeats the address; a name lookup error (negative errno) has its own
+            reason = os.strerror(error.errno) if error.errno and error.errno > 0 else error.strerror or str(error)
             raise HttpListenError(f"ARBITRAGE_HTTP_HOST/ARBITRAGE_HTTP_PORT: cannot listen on {self.host}:"
-                                  f"{self.port}: {error.strerror or error}") from None
+                                  f"{self.port}: {reason.lower()}") from None
         self._runner = runner
         self.port = runner.addresses[0][1]
         log.info("http_listening", host=self.host, port=self.port, paths=["/healthz", "/readyz", "/metrics"])

@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from arbitrage.db.session import Database
 from arbitrage.exchanges.ccxt_connector import UNMEASURED_CLOCK
-from arbitrage.exchanges.connector import ClockOffset, ConnectorRegistry, ExchangeConnector, ExchangeError
+from arbitrage.exchanges.connector import ClockOffset, ConnectorRegistry, ExchangeConnector
 from arbitrage.logging import redact_text
 from arbitrage.scheduler import SubscriptionScheduler
 from arbitrage.settings import Settings
@@ -53,14 +53,6 @@ class Report:
     def as_json(self) -> dict[str, Any]:
         return {"status": "ok" if self.ok else "failing", "failed": self.failed,
                 "checks": [check.as_json() for check in self.checks]}
-
-
-def markets_loaded(connector: ExchangeConnector) -> bool:
-    try:
-        connector.markets()
-    except ExchangeError:
-        return False
-    return True
 
 
 def measured_clock(connector: ExchangeConnector) -> ClockOffset | None:
@@ -110,7 +102,7 @@ class HealthChecks:
 
     def markets(self) -> list[Check]:
         return [
-            Check(f"markets:{exchange_id}", True, "loaded") if markets_loaded(connector)
+            Check(f"markets:{exchange_id}", True, "loaded") if connector.markets_loaded
             else Check(f"markets:{exchange_id}", False, "markets are not loaded (retried on first use)")
             for exchange_id, connector in sorted(self.connectors.connectors.items())
         ]

@@ -82,7 +82,7 @@ def timed_step(step: str) -> Iterator[None]:
 
 
 def sample(name: str, labels: dict[str, str] | None = None) -> float:
-    """The current value of one sample (0 when it was never observed), for tests and `doctor`-style reads."""
+    """The current value of one sample (0 when it was never observed)."""
     return REGISTRY.get_sample_value(name, labels or {}) or 0.0
 
 

@@ -21,7 +21,7 @@ from arbitrage.db.session import Database
 from arbitrage.domain.status import Status
 from arbitrage.exchanges.connector import ConnectorRegistry
 from arbitrage.logging import get_logger
-from arbitrage.ops.health import markets_loaded, measured_clock
+from arbitrage.ops.health import measured_clock
 
 log = get_logger(__name__)
 
@@ -95,7 +95,7 @@ class DaemonStateCollector(Collector):
         waiting = GaugeMetricFamily("arbitrage_rate_budget_waiting_requests",
                                     "Requests waiting for room in the budget now.", labels=["exchange", "budget"])
         for exchange_id, connector in sorted(self.connectors.connectors.items()):
-            loaded.add_metric([exchange_id], int(markets_loaded(connector)))
+            loaded.add_metric([exchange_id], int(connector.markets_loaded))
             clock = measured_clock(connector)
             if clock is not None:
                 offset.add_metric([exchange_id], clock.offset_ms / 1000)

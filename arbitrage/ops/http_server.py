@@ -34,7 +34,7 @@ class OpsHttpServer:
         self.checks = checks
         self.collector = collector
         self.host = host
-        self.port = port  # 0 until started when asked for any free port
+        self.port = port  # asked 0 (any free port): the bound one once started
         self._state = CollectorRegistry(auto_describe=True)  # the scrape-time values, beside the module REGISTRY
         self._state.register(collector)
         self._runner: web.AppRunner | None = None

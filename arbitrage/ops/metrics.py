@@ -61,6 +61,20 @@ TRIGGER_LATENESS = Histogram(
 )
 
 
+@contextmanager
+def observed_request(exchange: str, method: str, endpoint: str,
+                     error_kind: Callable[[Exception], str]) -> Iterator[None]:
+    """Time one exchange request; a failure is counted under `error_kind(error)` and raised on."""
+    started = time.perf_counter()
+    try:
+        yield
+    except Exception as error:
+        EXCHANGE_REQUEST_ERRORS.labels(exchange, method, endpoint, error_kind(error)).inc()
+        raise
+    finally:
+        EXCHANGE_REQUEST_DURATION.labels(exchange, method, endpoint).observe(time.perf_counter() - started)
+
+
 def observe_budget_wait(exchange: str, budget: str, seconds: float) -> None:
     RATE_BUDGET_WAIT.labels(exchange, budget).observe(seconds)
 
@@ -84,16 +98,3 @@ def timed_step(step: str) -> Iterator[None]:
 def sample(name: str, labels: dict[str, str] | None = None) -> float:
     """The current value of one sample (0 when it was never observed)."""
     return REGISTRY.get_sample_value(name, labels or {}) or 0.0
-
-
-@contextmanager
-def observed_request(exchange: str, method: str, endpoint: str, error_kind: Callable[[Exception], str]) -> Iterator[None]:
-    """Time one exchange request; a failure is counted under `error_kind(error)` and raised on."""
-    started = time.perf_counter()
-    try:
-        yield
-    except Exception as error:
-        EXCHANGE_REQUEST_ERRORS.labels(exchange, method, endpoint, error_kind(error)).inc()
-        raise
-    finally:
-        EXCHANGE_REQUEST_DURATION.labels(exchange, method, endpoint).observe(time.perf_counter() - started)

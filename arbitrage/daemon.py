@@ -18,6 +18,7 @@ from arbitrage.exchanges.connector import ConnectorRegistry
 from arbitrage.exchanges.factory import build_connectors
 from arbitrage.logging import get_logger
 from arbitrage.ops.alerts import start_alerts
+from arbitrage.ops.http_server import OpsHttpServer, start_http_server
 from arbitrage.scheduler import SubscriptionScheduler
 from arbitrage.services.account_modes import detect_position_modes
 from arbitrage.services.exchange_clocks import measure_clock
@@ -38,6 +39,7 @@ class Daemon:
         self.stop = asyncio.Event()
         self.scheduler: SubscriptionScheduler | None = None
         self._position_modes: asyncio.Task[object] | None = None
+        self.http: OpsHttpServer | None = None
 
     async def run(self) -> None:
         settings = self.settings
@@ -46,6 +48,7 @@ class Daemon:
             db = Database(settings.database_url)
             connectors = build_connectors(settings)
             try:
+                self.http = await start_http_server(settings, db, connectors, lambda: self.scheduler)  # None: off
                 await _load_markets(connectors)
                 markets = await self._market_catalog(db, connectors)
                 config = PipelineConfig.from_settings(settings)
@@ -61,6 +64,8 @@ class Daemon:
                 await self.scheduler.shutdown()
                 await alerts.close()  # the last status changes' alerts get a few seconds to go out
             finally:
+                if self.http is not None:
+                    await self.http.stop()
                 await connectors.close()
                 await db.dispose()
                 log.info("daemon_stopped")

@@ -127,6 +127,21 @@ class Settings(BaseSettings):
     alert_statuses: Annotated[frozenset[Status], NoDecode] = DEFAULT_ALERT_STATUSES
     # One attempt at one alert target may take this long; at shutdown, waiting alerts get this long to go out.
     alert_timeout_seconds: float = Field(default=10, gt=0, le=300)
+    # The daemon's /healthz, /readyz and /metrics listener: off unless a port is set (0: any free port).
+    http_port: int | None = Field(default=None, ge=0, le=65535)
+    http_host: str = "127.0.0.1"
+
+    @field_validator("http_port", mode="before")
+    @classmethod
+    def _empty_port_is_off(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("http_host")
+    @classmethod
+    def _check_http_host(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must be a host name or address to listen on, such as 127.0.0.1")
+        return value.strip()
 
     @field_validator("database_url")
     @classmethod

@@ -105,10 +105,11 @@ def run() -> None:
         )
     from arbitrage.daemon import run_daemon
     from arbitrage.db.daemon_lock import DaemonAlreadyRunning
+    from arbitrage.ops.http_server import HttpListenError
 
     try:
         asyncio.run(run_daemon(settings))
-    except DaemonAlreadyRunning as error:
+    except (DaemonAlreadyRunning, HttpListenError) as error:
         raise CliError(str(error), exit_code=RUNTIME_ERROR) from None
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -122,6 +122,25 @@ async def list_subscriptions(
     elif status is not None:
         query = query.where(Subscription.status.in_([Status(s) for s in status]))
     return (await session.scalars(query)).all()
+
+
+async def count_by_status(session: AsyncSession) -> dict[Status, int]:
+    """How many subscriptions are in each status (every status present, 0 where none)."""
+    rows = await session.execute(select(Subscription.status, func.count()).group_by(Subscription.status))
+    counts = dict.fromkeys(Status, 0)
+    counts.update({Status(status): count for status, count in rows.all()})
+    return counts
+
+
+async def result_totals(session: AsyncSession) -> dict[str, Decimal]:
+    """Funding received, fees and realized PnL summed over every subscription that has them (COMPLETED ones).
+    Summed here, not in SQL: SQLite keeps these columns as text and would add them as floats."""
+    columns = (Subscription.funding_received, Subscription.fees, Subscription.realized_pnl)
+    totals = {column.key: Decimal(0) for column in columns}
+    for row in await session.execute(select(*columns).where(Subscription.funding_received.is_not(None))):
+        for column, value in zip(columns, row, strict=True):
+            totals[column.key] += value or Decimal(0)
+    return totals
 
 
 # Events of an ERROR reached by unwinding a leg that had executed.

@@ -199,6 +199,10 @@ class CcxtConnector(CcxtOrders):
         market = self._market(symbol)
         return reports.market_info(self.exchange_id, market, self._max_leverage(market))
 
+    @property
+    def markets_loaded(self) -> bool:
+        return bool(self.client.markets)
+
     def markets(self) -> list[MarketInfo]:
         if not self.client.markets:
             raise ExchangeError(self.exchange_id, "markets", "markets are not loaded", kind=ErrorKind.MARKETS_NOT_LOADED)

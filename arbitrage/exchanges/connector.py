@@ -245,6 +245,10 @@ class ExchangeConnector(Protocol):
     def markets(self) -> list[MarketInfo]:
         """Every USDT-margined linear perpetual the exchange lists (after load_markets)."""
 
+    @property
+    def markets_loaded(self) -> bool:
+        """True once markets are loaded; costs nothing (health checks ask it every few seconds)."""
+
     async def position_mode(self) -> PositionMode:
         """Read the account's position mode from the exchange (and remember it)."""
 

@@ -61,8 +61,7 @@ class _Instant:
     notional: dict[str, Decimal] = field(default_factory=dict)
     pairs: set[tuple[str, frozenset[str]]] = field(default_factory=set)
 
-    def add(self, symbol: str, exchanges: Iterable[str], notional: Decimal) -> None:
-        exchanges = tuple(exchanges)
+    def add(self, symbol: str, exchanges: tuple[str, str], notional: Decimal) -> None:
         self.count += 1
         self.per_symbol[symbol] = self.per_symbol.get(symbol, 0) + 1
         for exchange in exchanges:
@@ -71,22 +70,42 @@ class _Instant:
         self.pairs.add((symbol, frozenset(exchanges)))
 
 
+class AutoBook:
+    """What each instant already holds; `take` an opportunity once its subscription exists."""
+
+    def __init__(self, rules: AutoRules, live: Iterable[LiveSubscription]) -> None:
+        self.rules = rules
+        self._instants: dict[datetime, _Instant] = {}
+        for subscription in live:
+            self._instant(subscription.funding_time).add(
+                subscription.symbol, subscription.exchanges, subscription.notional_usdt
+            )
+
+    def reasons(self, opportunity: Opportunity) -> tuple[str, ...]:
+        """Every rule the opportunity breaks; empty: subscribe."""
+        return tuple(_reasons(opportunity, self._instant(opportunity.funding_time), self.rules))
+
+    def take(self, opportunity: Opportunity) -> None:
+        self._instant(opportunity.funding_time).add(
+            opportunity.symbol, (opportunity.primary, opportunity.hedge), opportunity.notional_usdt
+        )
+
+    def _instant(self, funding_time: datetime) -> _Instant:
+        return self._instants.setdefault(funding_time, _Instant())
+
+
 def decide(
     opportunities: Sequence[Opportunity], live: Iterable[LiveSubscription], rules: AutoRules
 ) -> list[Decision]:
-    """One decision per opportunity, in the order given (the scanner's: best net first)."""
-    instants: dict[datetime, _Instant] = {}
-    for subscription in live:
-        instants.setdefault(subscription.funding_time, _Instant()).add(
-            subscription.symbol, subscription.exchanges, subscription.notional_usdt
-        )
+    """One decision per opportunity, in the order given (the scanner's: best net first), as if every accepted one
+    were created."""
+    book = AutoBook(rules, live)
     decisions = []
     for opportunity in opportunities:
-        instant = instants.setdefault(opportunity.funding_time, _Instant())
-        reasons = tuple(_reasons(opportunity, instant, rules))
-        if not reasons:
-            instant.add(opportunity.symbol, (opportunity.primary, opportunity.hedge), opportunity.notional_usdt)
-        decisions.append(Decision(opportunity, reasons))
+        decision = Decision(opportunity, book.reasons(opportunity))
+        if decision.accepted:
+            book.take(opportunity)
+        decisions.append(decision)
     return decisions
 
 

@@ -12,7 +12,7 @@ created), so a cap is never exceeded, even when the review refuses a better cand
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -59,12 +59,12 @@ def rules_from_settings(auto: AutoSettings) -> AutoRules:
 
 class AutoSubscriber:
     def __init__(
-        self, db: Database, connectors: ConnectorRegistry, markets: Any, settings: Settings,
+        self, db: Database, connectors: ConnectorRegistry, markets: object, settings: Settings,
         source: OpportunitySource, clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = db
         self._connectors = connectors
-        self._markets = markets
+        self._markets = markets  # handed to the source as it is (the daemon's CachedMarketCatalog)
         self._settings = settings
         self._source = source
         self._clock = clock
@@ -145,10 +145,11 @@ class AutoSubscriber:
         except (CredentialsRejected, ExchangeError) as error:
             reason = error.user_message if isinstance(error, ExchangeError) else str(error)
             return await self._record(AutoDecisionRecord(opportunity, AutoOutcome.REFUSED, (reason,)))
+        estimate = at_notional(opportunity, review.request.amount * price)
         async with self._db.unit_of_work() as session:
-            subscription = await store_reviewed(session, review, now, created_by=CreatedBy.AUTO, estimate=opportunity)
+            subscription = await store_reviewed(session, review, now, created_by=CreatedBy.AUTO, estimate=estimate)
             await repo.add_event(session, subscription.id, "auto_subscribed", message=_describe(opportunity),
-                                 details=_estimate_details(opportunity, review.notes, review.warnings))
+                                 details=_estimate_details(estimate, review.notes, review.warnings))
             record = AutoDecisionRecord(opportunity, AutoOutcome.CREATED, subscription_id=subscription.id)
             await self._record(record, session)
         return record
@@ -170,6 +171,17 @@ class AutoSubscriber:
             log.info("auto_subscription_not_created", outcome=str(record.outcome), reasons=list(record.reasons),
                      **fields)
         return record
+
+
+def at_notional(opportunity: Opportunity, notional: Decimal) -> Opportunity:
+    """The estimate for the notional actually subscribed (the amount is rounded down to the exchanges' step):
+    funding, fees and spread scale with it, the net in bps does not. Stored this way, the estimate error says how
+    far rates, fees and fills moved, not how the amount was rounded."""
+    if notional == opportunity.notional_usdt or not opportunity.notional_usdt:
+        return opportunity
+    scale = notional / opportunity.notional_usdt
+    return replace(opportunity, notional_usdt=notional, funding_usdt=opportunity.funding_usdt * scale,
+                   fees_usdt=opportunity.fees_usdt * scale, spread_usdt=opportunity.spread_usdt * scale)
 
 
 def _describe(opportunity: Opportunity) -> str:

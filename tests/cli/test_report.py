@@ -112,7 +112,8 @@ def test_table_by_symbol_fits_80_columns() -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("--since", "yesterday"), "error: --since: 'yesterday' is not a day like 2026-12-01 or an ISO-8601 time with offset"),
+    (("--since", "yesterday"),
+     "error: --since: 'yesterday' is not a day like 2026-12-01 or an ISO-8601 time with offset"),
     (("--since", "2026-12-01T08:00:00"), "error: --since: '2026-12-01T08:00:00' has no UTC offset; add one, e.g. "
                                          "2026-12-01T08:00:00Z or +00:00"),
 ])

@@ -102,12 +102,13 @@ async def test_creates_what_the_rules_allow_through_subscribes_review(sim, harne
     assert (row.id, row.created_by, row.primary_exchange, row.hedge_exchange, row.side, row.funding_time) == (
         created_id, CreatedBy.AUTO, "bybit", "binanceusdm", Side.SHORT, at)
     assert row.amount == Decimal("0.016")  # 1000 USDT at the 60 000 mark, rounded down to the 0.001 step
+    # the estimate at the notional subscribed, 960 USDT: 0.96 of the scanner's figures, the same 4 bps
     assert (row.estimate_notional, row.estimate_funding, row.estimate_fees, row.estimate_spread,
-            row.estimate_net) == (Decimal(1000), Decimal("0.9"), Decimal("0.4"), Decimal("0.1"), Decimal("0.4"))
+            row.estimate_net) == (Decimal(960), Decimal("0.864"), Decimal("0.384"), Decimal("0.096"), Decimal("0.384"))
     assert (row.status, row.leverage, row.lead_seconds) == (Status.SCHEDULED, None, 2)
     assert events == ["created", "auto_subscribed"]
     assert [(d.symbol, d.primary_exchange, d.outcome, d.subscription_id, d.expected_net) for d in decisions] == [
-        (BTC, "bybit", AutoOutcome.CREATED, created_id, Decimal("0.4")),
+        (BTC, "bybit", AutoOutcome.CREATED, created_id, Decimal("0.4")),  # the scanner's figure, at 1000 USDT
         (BTC, "binanceusdm", AutoOutcome.REJECTED, None, Decimal("0.35")),
         (ETH, "bybit", AutoOutcome.REFUSED, None, Decimal("0.3")),
         (SOL, "mexc", AutoOutcome.REJECTED, None, Decimal("0.1")),
@@ -137,8 +138,8 @@ async def test_daemon_scans_at_start_trades_the_auto_row_and_compares_the_estima
     completed = story.events[-1]
     assert completed.event == "completed"
     assert completed.details is not None
-    assert Decimal(completed.details["estimate_net"]) == Decimal("0.4")
-    assert Decimal(completed.details["estimate_error"]) == row.realized_pnl - Decimal("0.4")
+    assert Decimal(completed.details["estimate_net"]) == row.estimate_net == Decimal("0.384")
+    assert Decimal(completed.details["estimate_error"]) == row.realized_pnl - Decimal("0.384")
     assert Decimal(completed.details["price_pnl"]) == row.price_pnl
 
 
@@ -154,3 +155,23 @@ async def _first_subscription(harness: DaemonHarness, timeout: float = 10) -> in
             harness.task.result()
         await asyncio.sleep(0.1)
     raise AssertionError("auto-subscribe created nothing")
+
+
+async def test_a_failing_scan_is_logged_and_creates_nothing(sim, harness_factory, migrated_database_url):
+    harness = await harness_factory(migrated_database_url, auto={**AUTO, "exchanges": "bybit,binanceusdm"})
+    calls: list[Any] = []
+
+    async def broken(connectors: Any, markets: Any, settings: Any, *, notional_usdt: Decimal,
+                     exchanges: list[str] | None = None) -> list[Opportunity]:
+        calls.append(exchanges)
+        raise RuntimeError("scanner down")
+
+    connectors = build_connectors(harness.settings)
+    try:
+        assert await AutoSubscriber(harness.db, connectors, None, harness.settings, broken).run() == []
+    finally:
+        await connectors.close()
+    assert calls == [["binanceusdm", "bybit"]]  # the allowed exchanges only
+    async with harness.db.unit_of_work() as session:
+        assert list(await repo.list_subscriptions(session)) == []
+        assert list(await auto_decisions.decisions_for(session)) == []

@@ -244,7 +244,8 @@ def test_auto_subscribe_settings_from_an_env_file(tmp_path: Path) -> None:
     ("ARBITRAGE_AUTO__ENABLE=true", "invalid setting ARBITRAGE_AUTO__ENABLE (in {file}): unknown setting"),
     ("ARBITRAGE_AUTO__EXCHANGES=kraken", "invalid setting ARBITRAGE_AUTO__EXCHANGES: unknown exchange id 'kraken' "
                                          "(choose from binanceusdm, bybit, bingx, mexc)"),
-    ("ARBITRAGE_AUTO__NOTIONAL_USDT=0", "invalid setting ARBITRAGE_AUTO__NOTIONAL_USDT: Input should be greater than 0"),
+    ("ARBITRAGE_AUTO__NOTIONAL_USDT=0",
+     "invalid setting ARBITRAGE_AUTO__NOTIONAL_USDT: Input should be greater than 0"),
     ("ARBITRAGE_AUTO__SCAN_AHEAD_SECONDS=5", "invalid setting ARBITRAGE_AUTO__SCAN_AHEAD_SECONDS: Input should be "
                                              "greater than or equal to 10"),
 ])

@@ -170,8 +170,8 @@ def test_db_commands(run: Run, workdir: Path) -> None:
     assert run("db", "current").stdout.startswith("none (no database file")
     assert not (workdir / "arbitrage.db").exists()
     upgraded = run("db", "upgrade")
-    assert (upgraded.exit_code, upgraded.stdout.strip()) == (0, "database at revision 0002 (head)")
-    assert run("db", "current").stdout.strip() == "0002 (head)"
+    assert (upgraded.exit_code, upgraded.stdout.strip()) == (0, "database at revision 0003 (head)")
+    assert run("db", "current").stdout.strip() == "0003 (head)"
 
 
 @pytest.mark.parametrize(

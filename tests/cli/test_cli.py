@@ -65,6 +65,7 @@ def test_subscribe_list_show_cancel(run: Run, db_url: str, sim: object) -> None:
     assert created.exit_code == 0, created.stderr
     row = json.loads(created.stdout)
     assert row["status"] == "SCHEDULED"
+    assert (row["created_by"], row["estimate_net"]) == ("cli", None)  # auto-subscribe's rows say "auto"
     assert (row["amount"], row["leverage"], row["lead_seconds"], row["side"]) == ("0.01", "5", 30, "SHORT")
     assert row["entry_deadline"] == (FUNDING - timedelta(seconds=30)).isoformat()  # bingx's minimum lead
     assert row["trigger_at"] == PipelineConfig.from_settings(load_settings()).trigger_time(

@@ -11,6 +11,7 @@ created), so a cap is never exceeded, even when the review refuses a better cand
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -69,12 +70,14 @@ class AutoSubscriber:
         self._source = source
         self._clock = clock
         self.rules = rules_from_settings(settings.auto)
+        self._running = asyncio.Lock()  # the run at start and the hourly one never overlap: caps read the rows
 
     async def run(self) -> list[AutoDecisionRecord]:
         """The job: one scan, then a decision for every opportunity whose instant is within
         ARBITRAGE_AUTO__SCAN_AHEAD_SECONDS. A failure is logged; the next run scans again."""
         try:
-            return await self._run()
+            async with self._running:
+                return await self._run()
         except Exception as error:  # a scheduler job must not die: the next instant gets its own scan
             log.error("auto_scan_failed", error=str(error))
             return []

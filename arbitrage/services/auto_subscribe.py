@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from arbitrage.db import auto_decisions
@@ -25,7 +25,7 @@ from arbitrage.db.session import Database
 from arbitrage.domain.auto_rules import AutoBook, AutoRules, LiveSubscription
 from arbitrage.domain.opportunity import Opportunity
 from arbitrage.domain.status import IN_PROGRESS
-from arbitrage.domain.subscription_request import InputError, NewSubscription, check_minimum_lead, check_timing
+from arbitrage.domain.subscription_request import InputError, NewSubscription, check_timing
 from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError
 from arbitrage.logging import get_logger
 from arbitrage.services.clock import utcnow
@@ -39,6 +39,7 @@ log = get_logger(__name__)
 # notional_usdt, exchanges=None)`: opportunities sorted by expected net, best first, blocked ones included.
 OpportunitySource = Callable[..., Awaitable[list[Opportunity]]]
 AMOUNT_QUANTUM = Decimal("1e-18")  # the database's scale; the review rounds down to the exchanges' step anyway
+_WIDE = Context(prec=40)  # 18 decimals on any amount up to 10^21
 
 
 @dataclass(frozen=True)
@@ -130,13 +131,12 @@ class AutoSubscriber:
         settings, now = self._settings, self._clock()
         lead_seconds = max(settings.lead_seconds, settings.min_lead_seconds(opportunity.primary))
         try:
-            check_minimum_lead(opportunity.primary, lead_seconds, settings.min_lead_seconds(opportunity.primary))
             check_timing(opportunity.funding_time, lead_seconds, now)
             price = await self._price(opportunity.primary, opportunity.hedge, opportunity.symbol)
             request = NewSubscription(
                 primary_exchange=opportunity.primary, primary_symbol=opportunity.symbol,
                 hedge_exchange=opportunity.hedge, hedge_symbol=opportunity.symbol, side=opportunity.side,
-                amount=(opportunity.notional_usdt / price).quantize(AMOUNT_QUANTUM), leverage=None,
+                amount=(opportunity.notional_usdt / price).quantize(AMOUNT_QUANTUM, context=_WIDE), leverage=None,
                 funding_time=opportunity.funding_time, lead_seconds=lead_seconds,
             )
             review = await review_subscription(

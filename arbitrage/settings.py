@@ -96,6 +96,51 @@ class ExchangeSettings(BaseModel):
         return [s.get_secret_value() for s in (self.api_key, self.secret, self.password) if s is not None]
 
 
+def _comma_list(value: Any) -> Any:
+    """`bybit, mexc` (as written in an env file) or a JSON list; empty means "no restriction"."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class AutoSettings(BaseModel):
+    """Auto-subscribe (`ARBITRAGE_AUTO__*`): before each funding instant the daemon scans and creates the
+    subscriptions these rules allow. Caps count the live subscriptions of the same instant, whoever created them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    min_net_bps: Decimal = Field(default=Decimal(5), allow_inf_nan=False)
+    notional_usdt: Decimal = Field(default=Decimal(1000), gt=0, allow_inf_nan=False)
+    max_per_instant: int = Field(default=2, ge=0)
+    max_per_exchange: int = Field(default=1, ge=0)  # an exchange counts whether primary or hedge
+    max_per_symbol: int = Field(default=1, ge=0)
+    max_notional_per_exchange: Decimal = Field(default=Decimal(5000), ge=0, allow_inf_nan=False)
+    exchanges: Annotated[list[str], NoDecode] = Field(default_factory=list)  # empty: every configured exchange
+    symbols: Annotated[list[str], NoDecode] = Field(default_factory=list)  # empty: every symbol
+    scan_ahead_seconds: int = Field(default=300, ge=10, le=86400)
+
+    @field_validator("exchanges", mode="before")
+    @classmethod
+    def _exchange_ids(cls, value: Any) -> Any:
+        value = _comma_list(value)
+        if not isinstance(value, list):
+            return value
+        ids = []
+        for raw_id in value:
+            key = EXCHANGE_ALIASES.get(str(raw_id).strip().lower(), str(raw_id).strip().lower())
+            if key not in EXCHANGE_IDS:
+                raise ValueError(f"unknown exchange id {raw_id!r} (choose from {', '.join(EXCHANGE_IDS)})")
+            ids.append(key)
+        return ids
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _upper_symbols(cls, value: Any) -> Any:
+        value = _comma_list(value)
+        return [str(symbol).strip().upper() for symbol in value] if isinstance(value, list) else value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -142,6 +187,7 @@ class Settings(BaseSettings):
         if not value.strip():
             raise ValueError("must be a host name or address to listen on, such as 127.0.0.1")
         return value.strip()
+    auto: AutoSettings = Field(default_factory=AutoSettings)
 
     @field_validator("database_url")
     @classmethod
@@ -307,6 +353,8 @@ def _is_known_name(variable: str) -> bool:
     if parts[0] == "exchanges":
         # the exchange id itself is checked (with a better message) by the validator
         return len(parts) == 3 and parts[2] in ExchangeSettings.model_fields
+    if parts[0] == "auto":
+        return len(parts) == 2 and parts[1] in AutoSettings.model_fields
     return len(parts) == 1 and parts[0] in Settings.model_fields
 
 

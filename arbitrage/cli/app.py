@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
-from arbitrage.cli import subscriptions
+from arbitrage.cli import report, subscriptions
 from arbitrage.cli.context import RUNTIME_ERROR, CliError, debug_enabled, load_cli_settings, options
 from arbitrage.cli.db import db_app
 from arbitrage.cli.doctor import doctor
@@ -63,6 +63,7 @@ ID_COMMAND = {"context_settings": {"ignore_unknown_options": True}}
 app.command("show", **ID_COMMAND)(subscriptions.show)
 app.command("cancel", **ID_COMMAND)(subscriptions.cancel)
 app.command("doctor")(doctor)
+app.command("report")(report.report)
 
 
 @app.command("simulator")

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from arbitrage.db.models import (
+    CreatedBy,
     FundingPayment,
     Order,
     Subscription,
@@ -25,6 +26,7 @@ from arbitrage.db.models import (
     utcnow,
 )
 from arbitrage.domain import Leg, OrderPurpose, OrderSide, Side
+from arbitrage.domain.opportunity import Opportunity
 from arbitrage.domain.status import CARRIES_REASON, OrderStatus, Status, check_order_transition, check_transition
 from arbitrage.logging import get_logger
 
@@ -63,8 +65,11 @@ async def create_subscription(
     lead_seconds: int,
     leverage: int | str | None = None,
     now: datetime | None = None,
+    created_by: CreatedBy = CreatedBy.CLI,
+    estimate: Opportunity | None = None,
 ) -> Subscription:
-    """Insert a SCHEDULED subscription and its `created` event; the caller has validated the values."""
+    """Insert a SCHEDULED subscription and its `created` event; the caller has validated the values. `estimate`:
+    what the scanner expected of it (stored with the row, compared with the result when it completes)."""
     now = now or utcnow()
     subscription = Subscription(
         primary_exchange=primary_exchange,
@@ -80,7 +85,14 @@ async def create_subscription(
         created_at=now,
         updated_at=now,
         status_changed_at=now,
+        created_by=created_by,
     )
+    if estimate is not None:
+        subscription.estimate_notional = estimate.notional_usdt
+        subscription.estimate_funding = estimate.funding_usdt
+        subscription.estimate_fees = estimate.fees_usdt
+        subscription.estimate_spread = estimate.spread_usdt
+        subscription.estimate_net = estimate.net_usdt
     session.add(subscription)
     await session.flush()
     session.add(
@@ -97,6 +109,7 @@ async def create_subscription(
         side=str(side),
         amount=str(amount),
         funding_time=funding_time.isoformat(),
+        created_by=str(created_by),
     )
     return subscription
 

@@ -13,6 +13,8 @@ from arbitrage.exchanges.ccxt_orders import CcxtMarket
 from arbitrage.exchanges.connector import OrderReport
 from arbitrage.exchanges.urls import to_original_url
 
+DEFAULT_INTERVAL_HOURS = 8  # a symbol absent from fundingInfo
+
 
 class _BinanceUsdm(ccxt.binanceusdm):  # type: ignore[misc]
     """ccxt applies the futures error table (-2019 → InsufficientFunds, -4164 → InvalidOrder, ...) only when the
@@ -64,8 +66,14 @@ class BinanceUsdmConnector(CcxtConnector):
         return sum((value for value in commissions if value is not None), Decimal(0))
 
     async def _funding_intervals(self) -> dict[str, int]:
-        # GET /fapi/v1/fundingInfo: one call; Binance lists only symbols whose interval or caps were adjusted.
-        intervals = await self.client.fetch_funding_intervals()
-        return {
-            symbol: hours for symbol, row in intervals.items() if (hours := reports.interval_hours(row.get("interval")))
+        # GET /fapi/v1/fundingInfo: one call; Binance lists only symbols whose interval or caps were adjusted, every
+        # other perpetual settles every 8 h.
+        adjusted = await self.client.fetch_funding_intervals()
+        intervals = {
+            symbol: DEFAULT_INTERVAL_HOURS
+            for symbol, market in (self.client.markets or {}).items() if reports.is_usdt_perpetual(market)
         }
+        intervals.update({
+            symbol: hours for symbol, row in adjusted.items() if (hours := reports.interval_hours(row.get("interval")))
+        })
+        return intervals

@@ -14,6 +14,7 @@ from arbitrage.exchanges.connector import OrderReport
 from arbitrage.exchanges.urls import to_original_url
 
 DEFAULT_INTERVAL_HOURS = 8  # a symbol absent from fundingInfo
+DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000)  # the only depths /fapi/v1/depth accepts
 
 
 class _BinanceUsdm(ccxt.binanceusdm):  # type: ignore[misc]
@@ -35,7 +36,10 @@ class BinanceUsdmConnector(CcxtConnector):
     ccxt_options = {"fetchCurrencies": False}  # otherwise load_markets calls spot sapi endpoints when keyed
     funding_amount_field = "income"  # + received
     # Binance documents weight 5 for position information; ccxt's table says 1 for the V3 path: the larger is kept.
-    request_weights = {("fapiPrivateV3", "positionRisk"): 5}
+    request_weights = {("fapiPrivateV3", "positionRisk"): 5, ("fapiPublic", "premiumIndex"): 10}
+
+    def _book_limit(self, limit: int) -> int:
+        return next((depth for depth in DEPTH_LIMITS if depth >= limit), DEPTH_LIMITS[-1])
 
     def _enable_sandbox(self) -> None:
         # ccxt's futures testnet mode raises NotSupported on every private call; Binance's demo-fapi replaces it.

@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     order_timeout_seconds: float = Field(default=10, gt=0)
     # Nothing opens while an exchange's clock offset is unknown or larger than this (milliseconds).
     max_clock_skew_ms: int = Field(default=1000, ge=1, le=60000)
+    # The scanner's spread estimate: book levels read per leg, and at most this many books per scan (the legs of
+    # the best candidates first; a row past the budget shows its spread as unknown).
+    scan_book_levels: int = Field(default=20, ge=1, le=500)
+    scan_max_order_books: int = Field(default=40, ge=0, le=1000)
 
     @field_validator("database_url")
     @classmethod

@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from arbitrage.domain import Side
 from arbitrage.domain.errors import LeverageError, SizingError
 from arbitrage.domain.funding_schedule import DEFAULT_INTERVAL_HOURS, FundingSchedule
 from arbitrage.domain.leverage import LeverageRequest
 from arbitrage.domain.opportunity import Opportunity
+from arbitrage.domain.sizing import common_step
 from arbitrage.domain.trade_estimate import DEFAULT_TAKER_FEE, estimate_capture, round_trip_spread
 from arbitrage.exchanges.connector import ConnectorRegistry, ErrorKind, ExchangeError, FundingRateInfo, OrderBookTop
 from arbitrage.logging import get_logger
@@ -198,13 +200,13 @@ async def _evaluate(candidate: _Candidate, connectors: ConnectorRegistry, market
     if price is None:
         blocked = "no mark price on either exchange"
     else:
-        request = _EntryRequest(primary.exchange, symbol, hedge.exchange, symbol, amount)
         try:
+            amount = await _on_common_step(markets, primary.exchange, hedge.exchange, symbol, amount)
+            request = _EntryRequest(primary.exchange, symbol, hedge.exchange, symbol, amount)
             sizing = await plan_entry(markets, request, primary.rate, hedge.rate, settings.default_leverage)
             amount = sizing.amount
         except (SizingError, LeverageError) as error:
-            blocked = error.user_message.replace("raise --amount", "raise --notional-usdt").replace(
-                "lower --amount", "lower --notional-usdt")
+            blocked = _notional_terms(error.user_message, symbol, price)
         except ExchangeError as error:
             if error.kind not in (ErrorKind.UNKNOWN_SYMBOL, ErrorKind.MARKETS_NOT_LOADED):
                 raise
@@ -235,6 +237,26 @@ async def _evaluate(candidate: _Candidate, connectors: ConnectorRegistry, market
         primary_fee_rate=primary_fee,
         hedge_fee_rate=hedge_fee,
     )
+
+
+async def _on_common_step(markets: MarketCatalog, primary: str, hedge: str, symbol: str, amount: Decimal) -> Decimal:
+    """The notional's amount rounded down to the step both exchanges accept (at least one step, so that a too
+    small notional is refused by the minimums with their own numbers)."""
+    step = common_step(await markets.rules(primary, symbol), await markets.rules(hedge, symbol))
+    return max((amount // step) * step, step)
+
+
+_RAISE_AMOUNT = re.compile(r"raise --amount to at least ([0-9.]+)")
+
+
+def _notional_terms(message: str, symbol: str, price: Decimal) -> str:
+    """Sizing messages speak of --amount (base units); a scan is asked for a notional."""
+    def notional(match: re.Match[str]) -> str:
+        amount = Decimal(match.group(1))
+        return (f"needs at least {match.group(1)} {symbol.split('/')[0]} "
+                f"(--notional-usdt {(amount * price).quantize(Decimal(1), ROUND_CEILING)})")
+
+    return _RAISE_AMOUNT.sub(notional, message).replace("lower --amount", "lower --notional-usdt")
 
 
 def _hours(leg: Leg) -> int:

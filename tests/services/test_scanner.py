@@ -126,7 +126,7 @@ async def test_ranking_and_exact_net_figures(sim: SimulatorServer, connectors: C
 
     sol = find(rows, SOL, "bybit", Side.SHORT)
     assert sol.blocked_reason is not None and "minimum order value 2000" in sol.blocked_reason
-    assert "--notional-usdt" in sol.blocked_reason
+    assert "needs at least 14 SOL (--notional-usdt 2100)" in sol.blocked_reason
 
 
 async def test_one_rate_request_per_exchange(connectors: ConnectorRegistry, sim: SimulatorServer) -> None:

@@ -276,8 +276,8 @@ async def _with_spreads(ranked: list[Opportunity], connectors: ConnectorRegistry
     unknown once the budget is spent), then every row whose two books were read gets its spread."""
     wanted: list[tuple[str, str]] = []
     for row in ranked:
-        if row.amount is None or row.amount <= 0:
-            continue
+        if row.blocked_reason or row.amount is None or row.amount <= 0:
+            continue  # a blocked row cannot be subscribed: its spread is not worth a request
         for leg in ((row.primary, row.symbol), (row.hedge, row.symbol)):
             if leg not in wanted and len(wanted) < settings.scan_max_order_books:
                 wanted.append(leg)
@@ -297,7 +297,7 @@ async def _with_spreads(ranked: list[Opportunity], connectors: ConnectorRegistry
 
 
 def _spread_row(row: Opportunity, books: dict[tuple[str, str], OrderBookTop | str], levels: int) -> Opportunity:
-    if row.amount is None or row.amount <= 0:
+    if row.blocked_reason or row.amount is None or row.amount <= 0:
         return row
     total = Decimal(0)
     blocked = row.blocked_reason

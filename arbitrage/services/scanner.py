@@ -2,14 +2,15 @@
 what one subscription should earn at the next instant at current rates (`arbitrage scan`, auto-subscribe).
 
 Requests per scan: one funding-rate read per exchange for every symbol (plus Binance's fundingInfo for the
-intervals, and on MEXC one funding_rate/{symbol} per symbol whose collectCycle is not cached yet), then the order
-books of the best candidates' legs, at most `scan_max_order_books`.
+intervals, and on MEXC one funding_rate/{symbol} per symbol whose collectCycle is not cached yet, or whose leg is
+among the best candidates'), then the order books of the best candidates' legs, at most `scan_max_order_books`.
 
 Where each leg's schedule comes from, freshest first: the rate answer itself (Bybit's ticker fundingIntervalHour,
 BingX's fundingIntervalHours, every venue's next funding time but MEXC's), Binance's fundingInfo (symbols absent
 from it settle every 8 h), the `symbol_filters` cache, MEXC's funding_rate/{symbol} on a cache miss. MEXC's
-ticker has no next settle time: it is the next boundary of the symbol's interval on the UTC day (MEXC settles at
-00:00, 08:00 and 16:00 UTC on 8 h contracts), or the time funding_rate/{symbol} gave when it was read.
+ticker has no next settle time: it is first taken as the next boundary of the symbol's interval on the UTC day
+(MEXC settles at 00:00, 08:00 and 16:00 UTC on 8 h contracts); the MEXC legs of the candidates worth an order book
+are then read one by one (nextSettleTime, collectCycle) and the ranking redone if one moved.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Leg:
 
     rate: FundingRateInfo
     schedule: FundingSchedule
+    assumed: bool = False  # the next funding is the interval's next UTC boundary, not a time the exchange gave
 
     @property
     def exchange(self) -> str:
@@ -109,10 +111,14 @@ async def scan_opportunities(
             legs[exchange] = result
     if errors and not legs:
         raise errors[0]
-    await _fill_missing_schedules(connectors, markets, legs, now)
-    candidates = _candidates(legs)
-    rows = await asyncio.gather(*(_evaluate(c, connectors, markets, settings, notional_usdt) for c in candidates))
-    ranked = sorted(rows, key=lambda row: row.net_usdt, reverse=True)
+    await _fill_missing_schedules(connectors, markets, legs)
+    ranked = await _ranked(legs, connectors, markets, settings, notional_usdt)
+    # The legs whose next funding was assumed (MEXC's, from the cached collectCycle) among those worth a book: read
+    # their schedule now (an interval may have changed since it was cached) and rank again if one moved.
+    assumed = [(exchange, symbol) for exchange, symbol in _book_legs(ranked, settings.scan_max_order_books)
+               if legs[exchange][symbol].assumed]
+    if await _read_schedules(connectors, markets, legs, assumed):
+        ranked = await _ranked(legs, connectors, markets, settings, notional_usdt)
     ranked = await _with_spreads(ranked, connectors, settings)
     return sorted(ranked, key=lambda row: (row.net_usdt, row.spread_known), reverse=True)
 
@@ -133,35 +139,54 @@ async def _legs_of(connectors: ConnectorRegistry, markets: MarketCatalog, exchan
     for symbol, rate in rates.items():
         hours = fresh.get(symbol) or cached.get(symbol)
         next_funding = rate.next_funding_time or (_next_on_utc_grid(now, hours) if hours else None)
-        legs[symbol] = Leg(rate, FundingSchedule(exchange, symbol, next_funding, hours))  # type: ignore[arg-type]
+        legs[symbol] = Leg(rate, FundingSchedule(exchange, symbol, next_funding, hours),  # type: ignore[arg-type]
+                           assumed=rate.next_funding_time is None)
     return legs
 
 
+async def _ranked(legs: dict[str, dict[str, Leg]], connectors: ConnectorRegistry, markets: MarketCatalog,
+                  settings: Settings, notional_usdt: Decimal) -> list[Opportunity]:
+    candidates = _candidates(legs)
+    rows = await asyncio.gather(*(_evaluate(c, connectors, markets, settings, notional_usdt) for c in candidates))
+    return sorted(rows, key=lambda row: row.net_usdt, reverse=True)
+
+
 async def _fill_missing_schedules(connectors: ConnectorRegistry, markets: MarketCatalog,
-                                  legs: dict[str, dict[str, Leg]], now: datetime) -> None:
+                                  legs: dict[str, dict[str, Leg]]) -> None:
     """MEXC symbols shared with another exchange whose collectCycle is not cached: read it (and the next settle
     time) once per symbol, and cache it."""
     listed_on = _listing_counts(legs)
-    for exchange, by_symbol in legs.items():
-        missing = [s for s, leg in by_symbol.items() if leg.schedule.interval_hours is None and listed_on[s] > 1]
-        if not missing:
+    missing = [(exchange, symbol) for exchange, by_symbol in legs.items() for symbol, leg in by_symbol.items()
+               if leg.schedule.interval_hours is None and listed_on[symbol] > 1]
+    await _read_schedules(connectors, markets, legs, missing)
+
+
+async def _read_schedules(connectors: ConnectorRegistry, markets: MarketCatalog, legs: dict[str, dict[str, Leg]],
+                          wanted: list[tuple[str, str]]) -> bool:
+    """Each leg's own funding-rate read (interval and next funding time), concurrently; the intervals learned are
+    cached. Returns whether any leg's schedule changed."""
+    read = await asyncio.gather(
+        *(connectors.get(exchange).fetch_funding_rate(symbol) for exchange, symbol in wanted), return_exceptions=True
+    )
+    changed = False
+    learned: dict[str, dict[str, int]] = {}
+    for (exchange, symbol), rate in zip(wanted, read, strict=True):
+        if isinstance(rate, BaseException):
+            if not isinstance(rate, ExchangeError):
+                raise rate
+            log.warning("scan_schedule_unread", exchange=exchange, symbol=symbol, error=rate.user_message)
             continue
-        connector = connectors.get(exchange)
-        read = await asyncio.gather(*(connector.fetch_funding_rate(s) for s in missing), return_exceptions=True)
-        learned = {}
-        for symbol, rate in zip(missing, read, strict=True):
-            if isinstance(rate, BaseException):
-                if not isinstance(rate, ExchangeError):
-                    raise rate
-                log.warning("scan_interval_unknown", exchange=exchange, symbol=symbol, error=rate.user_message)
-                continue
-            if rate.interval_hours:
-                learned[symbol] = rate.interval_hours
-            old = by_symbol[symbol]
-            next_funding = rate.next_funding_time or old.schedule.next_funding
-            by_symbol[symbol] = Leg(old.rate, FundingSchedule(exchange, symbol, next_funding, rate.interval_hours))
-        if isinstance(markets, IntervalCache):
-            await markets.remember_intervals(exchange, learned)
+        old = legs[exchange][symbol]
+        hours = rate.interval_hours or old.schedule.interval_hours
+        if rate.interval_hours:
+            learned.setdefault(exchange, {})[symbol] = rate.interval_hours
+        schedule = FundingSchedule(exchange, symbol, rate.next_funding_time or old.schedule.next_funding, hours)
+        changed = changed or schedule != old.schedule
+        legs[exchange][symbol] = Leg(old.rate, schedule, assumed=rate.next_funding_time is None and old.assumed)
+    if isinstance(markets, IntervalCache):
+        for exchange, intervals in learned.items():
+            await markets.remember_intervals(exchange, intervals)
+    return changed
 
 
 def _next_on_utc_grid(now: datetime, hours: int) -> datetime:
@@ -274,13 +299,7 @@ async def _with_spreads(ranked: list[Opportunity], connectors: ConnectorRegistry
                         settings: Settings) -> list[Opportunity]:
     """The books of the best rows' legs (a spread only lowers the net: rows already at a loss before it are left
     unknown once the budget is spent), then every row whose two books were read gets its spread."""
-    wanted: list[tuple[str, str]] = []
-    for row in ranked:
-        if row.blocked_reason or row.amount is None or row.amount <= 0:
-            continue  # a blocked row cannot be subscribed: its spread is not worth a request
-        for leg in ((row.primary, row.symbol), (row.hedge, row.symbol)):
-            if leg not in wanted and len(wanted) < settings.scan_max_order_books:
-                wanted.append(leg)
+    wanted = _book_legs(ranked, settings.scan_max_order_books)
     books = await asyncio.gather(
         *(connectors.get(exchange).fetch_order_book(symbol, settings.scan_book_levels) for exchange, symbol in wanted),
         return_exceptions=True,
@@ -294,6 +313,19 @@ async def _with_spreads(ranked: list[Opportunity], connectors: ConnectorRegistry
         else:
             read[leg] = book
     return [_spread_row(row, read, settings.scan_book_levels) for row in ranked]
+
+
+def _book_legs(ranked: list[Opportunity], limit: int) -> list[tuple[str, str]]:
+    """(exchange, symbol) of the best rows' legs, at most `limit`; blocked rows cannot be subscribed and are
+    passed over (their spread is not worth a request)."""
+    wanted: list[tuple[str, str]] = []
+    for row in ranked:
+        if row.blocked_reason or row.amount is None or row.amount <= 0:
+            continue
+        for leg in ((row.primary, row.symbol), (row.hedge, row.symbol)):
+            if leg not in wanted and len(wanted) < limit:
+                wanted.append(leg)
+    return wanted
 
 
 def _spread_row(row: Opportunity, books: dict[tuple[str, str], OrderBookTop | str], levels: int) -> Opportunity:

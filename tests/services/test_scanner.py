@@ -161,7 +161,7 @@ async def test_interval_change_is_picked_up_before_the_instant(sim: SimulatorSer
 
 
 @pytest.mark.parametrize("scenario", [None])
-async def test_four_exchanges_mexc_interval_read_once_then_cached(
+async def test_four_exchanges_mexc_schedule_cached_and_confirmed(
     sim: SimulatorServer, connectors: ConnectorRegistry, migrated_database_url: str
 ) -> None:
     db = Database(migrated_database_url)
@@ -178,7 +178,18 @@ async def test_four_exchanges_mexc_interval_read_once_then_cached(
         mexc_btc = find(rows, BTC, "mexc", Side.SHORT)
         assert (mexc_btc.primary_interval_hours, mexc_btc.funding_time.hour % 8) == (8, 0)
         sim.requests.clear()
-        await scan_opportunities(connectors, ScanCatalog(db, connectors), settings, notional_usdt=D(1000))
-        assert sim.requests.query(exchange="mexc", path="/api/v1/contract/funding_rate/*") == []
+        no_books = settings.model_copy(update={"scan_max_order_books": 0})
+        rows = await scan_opportunities(connectors, ScanCatalog(db, connectors), no_books, notional_usdt=D(1000))
+        assert sim.requests.query(exchange="mexc", path="/api/v1/contract/funding_rate/*") == []  # cached
+        assert find(rows, BTC, "mexc", Side.SHORT).funding_time == mexc_btc.funding_time  # the UTC grid
+
+        # MEXC moves BTC to 4 h: a leg worth a book is read again before it is shown, and the cache follows
+        sim.engine.set_funding("mexc", BTC, interval_s=4 * 3600, realign=True)
+        sim.requests.clear()
+        rows = await scan_opportunities(connectors, ScanCatalog(db, connectors), settings, notional_usdt=D(1000))
+        assert find(rows, BTC, "mexc", Side.SHORT).primary_interval_hours == 4
+        async with db.unit_of_work() as session:
+            row = await symbol_filters.get_symbol_filter(session, "mexc", BTC)
+        assert row is not None and row.funding_interval_hours == 4
     finally:
         await db.dispose()

@@ -46,12 +46,19 @@ class Leg:
     """One exchange's view of a symbol for this scan."""
 
     rate: FundingRateInfo
-    schedule: FundingSchedule
+    next_funding: datetime | None
+    interval_hours: int | None
     assumed: bool = False  # the next funding is the interval's next UTC boundary, not a time the exchange gave
 
     @property
     def exchange(self) -> str:
         return self.rate.exchange
+
+    @property
+    def schedule(self) -> FundingSchedule | None:
+        if self.next_funding is None:
+            return None
+        return FundingSchedule(self.exchange, self.rate.symbol, self.next_funding, self.interval_hours)
 
 
 @dataclass(frozen=True)
@@ -139,8 +146,7 @@ async def _legs_of(connectors: ConnectorRegistry, markets: MarketCatalog, exchan
     for symbol, rate in rates.items():
         hours = fresh.get(symbol) or cached.get(symbol)
         next_funding = rate.next_funding_time or (_next_on_utc_grid(now, hours) if hours else None)
-        legs[symbol] = Leg(rate, FundingSchedule(exchange, symbol, next_funding, hours),  # type: ignore[arg-type]
-                           assumed=rate.next_funding_time is None)
+        legs[symbol] = Leg(rate, next_funding, hours, assumed=rate.next_funding_time is None)
     return legs
 
 
@@ -157,7 +163,7 @@ async def _fill_missing_schedules(connectors: ConnectorRegistry, markets: Market
     time) once per symbol, and cache it."""
     listed_on = _listing_counts(legs)
     missing = [(exchange, symbol) for exchange, by_symbol in legs.items() for symbol, leg in by_symbol.items()
-               if leg.schedule.interval_hours is None and listed_on[symbol] > 1]
+               if leg.interval_hours is None and listed_on[symbol] > 1]
     await _read_schedules(connectors, markets, legs, missing)
 
 
@@ -177,12 +183,13 @@ async def _read_schedules(connectors: ConnectorRegistry, markets: MarketCatalog,
             log.warning("scan_schedule_unread", exchange=exchange, symbol=symbol, error=rate.user_message)
             continue
         old = legs[exchange][symbol]
-        hours = rate.interval_hours or old.schedule.interval_hours
+        hours = rate.interval_hours or old.interval_hours
         if rate.interval_hours:
             learned.setdefault(exchange, {})[symbol] = rate.interval_hours
-        schedule = FundingSchedule(exchange, symbol, rate.next_funding_time or old.schedule.next_funding, hours)
-        changed = changed or schedule != old.schedule
-        legs[exchange][symbol] = Leg(old.rate, schedule, assumed=rate.next_funding_time is None and old.assumed)
+        new = Leg(old.rate, rate.next_funding_time or old.next_funding, hours,
+                  assumed=rate.next_funding_time is None and old.assumed)
+        changed = changed or (new.next_funding, new.interval_hours) != (old.next_funding, old.interval_hours)
+        legs[exchange][symbol] = new
     if isinstance(markets, IntervalCache):
         for exchange, intervals in learned.items():
             await markets.remember_intervals(exchange, intervals)
@@ -208,7 +215,7 @@ def _candidates(legs: dict[str, dict[str, Leg]]) -> list[_Candidate]:
     for primary, hedge in itertools.permutations(sorted(legs), 2):
         for symbol in sorted(legs[primary].keys() & legs[hedge].keys()):
             p, h = legs[primary][symbol], legs[hedge][symbol]
-            if p.schedule.next_funding is None:
+            if p.next_funding is None:
                 continue
             found.extend(_Candidate(p, h, side) for side in (Side.SHORT, Side.LONG))
     return found
@@ -238,8 +245,10 @@ async def _evaluate(candidate: _Candidate, connectors: ConnectorRegistry, market
             blocked = error.reason
     primary_fee = _fee_rate(connectors, primary.exchange, symbol)
     hedge_fee = _fee_rate(connectors, hedge.exchange, symbol)
-    funding_time = primary.schedule.next_funding
-    same_instant = hedge.schedule.instants_ahead(funding_time) is not None
+    funding_time = primary.next_funding
+    assert funding_time is not None  # candidates have one
+    hedge_schedule = hedge.schedule
+    same_instant = hedge_schedule is not None and hedge_schedule.instants_ahead(funding_time) is not None
     estimate = estimate_capture(candidate.side, amount, price or Decimal(0), primary.rate.rate,
                                 hedge.rate.rate if same_instant else None, primary_fee, hedge_fee)
     return Opportunity(
@@ -285,7 +294,7 @@ def _notional_terms(message: str, symbol: str, price: Decimal) -> str:
 
 
 def _hours(leg: Leg) -> int:
-    return (leg.schedule.interval_hours or DEFAULT_INTERVAL_HOURS.get(leg.exchange) or FALLBACK_INTERVAL_HOURS)
+    return leg.interval_hours or DEFAULT_INTERVAL_HOURS.get(leg.exchange) or FALLBACK_INTERVAL_HOURS
 
 
 def _fee_rate(connectors: ConnectorRegistry, exchange: str, symbol: str) -> Decimal:

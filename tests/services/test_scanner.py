@@ -137,19 +137,24 @@ async def test_one_rate_request_per_exchange(connectors: ConnectorRegistry, sim:
         assert not [path for path in paths if "funding_rate" in path or path.endswith("/premiumIndex?symbol")]
 
 
+@pytest.mark.parametrize("daemon_catalog", [False, True], ids=["scan-catalog", "daemon-catalog"])
 async def test_interval_change_is_picked_up_before_the_instant(sim: SimulatorServer, connectors: ConnectorRegistry,
-                                                              migrated_database_url: str) -> None:
+                                                              migrated_database_url: str, daemon_catalog: bool) -> None:
     db = Database(migrated_database_url)
     try:
-        await CachedMarketCatalog(db, connectors).refresh()
+        daemon = CachedMarketCatalog(db, connectors)
+        await daemon.refresh()
         settings = settings_for(sim, migrated_database_url)
-        catalog = ScanCatalog(db, connectors)
-        rows = await scan_opportunities(connectors, catalog, settings, notional_usdt=D(1000))
+
+        def catalog() -> Any:
+            return daemon if daemon_catalog else ScanCatalog(db, connectors)
+
+        rows = await scan_opportunities(connectors, catalog(), settings, notional_usdt=D(1000))
         assert find(rows, ETH, "bybit", Side.SHORT).primary_interval_hours == 8
         # Bybit moves ETH to hourly settlement (its rate hit the cap): the next funding comes at the next hour.
         sim.engine.set_funding("bybit", ETH, interval_s=3600, realign=True)
         sim.engine.set_funding("binanceusdm", ETH, next_funding_time=next_hour_ms() + 7 * HOUR_MS)
-        rows = await scan_opportunities(connectors, ScanCatalog(db, connectors), settings, notional_usdt=D(1000))
+        rows = await scan_opportunities(connectors, catalog(), settings, notional_usdt=D(1000))
         eth = find(rows, ETH, "bybit", Side.SHORT)
         assert (eth.primary_interval_hours, eth.hedge_rate) == (1, None)  # binance no longer settles with it
         assert eth.net_per_day_usdt == eth.net_usdt * 24

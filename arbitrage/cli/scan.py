@@ -131,11 +131,10 @@ def _plain(value: Decimal) -> Decimal:
 
 
 def render(rows: list[Opportunity], total: int, notional: Decimal, now: datetime, levels: int) -> str:
-    lines = [
-        f"{total} candidates at {_iso(now)} for {notional.normalize():f} USDT each (4 taker fees, spread through "
-        f"{levels} book levels); best {len(rows)}:",
-        HEADER,
-    ]
+    lines = textwrap.wrap(
+        f"{total} candidates at {_iso(now.replace(microsecond=0))}, {notional.normalize():f} USDT each, net of 4 "
+        f"taker fees and the spread through {levels} book levels; best {len(rows)}:", WIDTH)
+    lines.append(HEADER)
     for rank, row in enumerate(rows, 1):
         net = f"{row.net_usdt:+.3f}" + ("" if row.spread_known else "*")
         lines.append(

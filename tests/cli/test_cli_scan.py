@@ -40,12 +40,13 @@ def test_table_fits_80_columns_with_commands_to_paste(run: Any, scripted_sim: Si
     result = run("scan", "--top", "3")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert max(len(line) for line in lines[1:]) <= 80, [line for line in lines if len(line) > 80]
-    assert lines[0].startswith("12 candidates at ") and lines[0].endswith("best 3:")
-    first = lines[2].split()
+    assert max(len(line) for line in lines) <= 80, [line for line in lines if len(line) > 80]
+    assert lines[0].startswith("12 candidates at ") and lines[1].endswith("best 3:")
+    assert lines[2].split()[:3] == ["#", "coin", "primary→hedge"]
+    first = lines[3].split()
     assert first[:4] == ["1", "BTC", "bybit→binanceusdm", "short"]
     assert first[-4:] == ["+0.874", "+8.7", "+20.98", "+765.6%"]
-    command = shlex.split(lines[3].rstrip("\\") + " " + lines[4])
+    command = shlex.split(lines[4].rstrip("\\") + " " + lines[5])
     assert command[:2] == ["arbitrage", "subscribe"]
     options = dict(zip(command[2::2], command[3::2], strict=True))
     assert options["--primary"] == "bybit" and options["--hedge"] == "binanceusdm"

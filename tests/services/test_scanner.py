@@ -129,6 +129,28 @@ async def test_ranking_and_exact_net_figures(sim: SimulatorServer, connectors: C
     assert "needs at least 14 SOL (--notional-usdt 2100)" in sol.blocked_reason
 
 
+async def test_leverage_tier_and_listing_block_rows(sim: SimulatorServer, connectors: ConnectorRegistry,
+                                                   migrated_database_url: str) -> None:
+    sim.engine.update_instrument("binanceusdm", ETH, tiers=[[0, 500, 20, "0.01"]])  # 1000 USDT is above every tier
+    rows = await scan_opportunities(connectors, ScanCatalog(None, connectors), settings_for(sim), notional_usdt=D(1000))
+    eth = find(rows, ETH, "bybit", Side.SHORT)
+    assert eth.blocked_reason == ("position notional 1000 exceeds the largest tier (cap 500) for ETH/USDT:USDT on "
+                                  "binanceusdm; lower --notional-usdt")
+    assert not eth.spread_known  # no book is read for a row that cannot be subscribed
+
+    db = Database(migrated_database_url)
+    try:
+        await CachedMarketCatalog(db, connectors).refresh()
+        async with db.unit_of_work() as session:
+            await symbol_filters.mark_symbols_delisted(session, "bybit", [BTC], now=datetime.now(UTC))
+        rows = await scan_opportunities(connectors, ScanCatalog(db, connectors), settings_for(sim),
+                                        notional_usdt=D(1000))
+        btc = find(rows, BTC, "binanceusdm", Side.LONG)
+        assert btc.blocked_reason is not None and btc.blocked_reason.startswith("BTC/USDT:USDT is delisted on bybit")
+    finally:
+        await db.dispose()
+
+
 async def test_one_rate_request_per_exchange(connectors: ConnectorRegistry, sim: SimulatorServer) -> None:
     await scan_opportunities(connectors, ScanCatalog(None, connectors), settings_for(sim), notional_usdt=D(1000))
     for exchange_id in ("bybit", "binanceusdm"):

@@ -16,7 +16,7 @@ import pytest
 from arbitrage.db import symbol_filters
 from arbitrage.db.session import Database
 from arbitrage.domain import Side
-from arbitrage.exchanges.connector import ConnectorRegistry
+from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError
 from arbitrage.exchanges.factory import build_connectors
 from arbitrage.services.markets import CachedMarketCatalog
 from arbitrage.services.scan_catalog import ScanCatalog
@@ -220,3 +220,17 @@ async def test_four_exchanges_mexc_schedule_cached_and_confirmed(
         assert row is not None and row.funding_interval_hours == 4
     finally:
         await db.dispose()
+
+
+async def test_an_exchange_that_cannot_be_read_is_left_out(sim: SimulatorServer, connectors: ConnectorRegistry) -> None:
+    # always 503: the connector retries its reads within their deadline, then gives up
+    sim.faults.add(action="http_5xx", exchange="binanceusdm", path="/fapi/v1/premiumIndex", times=None)
+    problems: list[str] = []
+    settings = settings_for(sim)
+    rows = await scan_opportunities(connectors, ScanCatalog(None, connectors), settings, notional_usdt=D(1000),
+                                    problems=problems)
+    assert rows == []  # bybit alone shares nothing
+    assert len(problems) == 1 and problems[0].startswith("binanceusdm left out: binanceusdm: ")
+    sim.faults.add(action="http_5xx", exchange="bybit", path="/v5/market/tickers", times=None)
+    with pytest.raises(ExchangeError):
+        await scan_opportunities(connectors, ScanCatalog(None, connectors), settings, notional_usdt=D(1000))

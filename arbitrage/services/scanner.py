@@ -1,5 +1,6 @@
-"""The funding scanner: every symbol listed on two or more exchanges, every ordered pair and side, ranked by
-what one subscription should earn at the next instant at current rates (`arbitrage scan`, auto-subscribe).
+"""The funding scanner: every symbol listed on two or more exchanges, every ordered pair with the side its primary's
+rate pays, ranked by what one subscription should earn at the next instant at current rates (`arbitrage scan`,
+auto-subscribe).
 
 Requests per scan: one funding-rate read per exchange for every symbol (plus Binance's fundingInfo for the
 intervals, and on MEXC one funding_rate/{symbol} per symbol whose collectCycle is not cached yet, or whose leg is
@@ -25,6 +26,7 @@ from decimal import ROUND_CEILING, Decimal
 
 from arbitrage.domain import Side
 from arbitrage.domain.errors import LeverageError, SizingError
+from arbitrage.domain.funding import funding_favours_side
 from arbitrage.domain.funding_schedule import DEFAULT_INTERVAL_HOURS, FundingSchedule
 from arbitrage.domain.leverage import LeverageRequest
 from arbitrage.domain.opportunity import Opportunity
@@ -89,7 +91,8 @@ async def scan_opportunities(
     problems: list[str] | None = None,
 ) -> list[Opportunity]:
     """Every candidate subscription across `exchanges` (default: every configured connector), sorted by
-    `net_usdt` descending.
+    `net_usdt` descending: each symbol listed on two or more of them, each ordered pair, the side the primary's
+    current rate pays (at least ARBITRAGE_MIN_FUNDING_RATE; the other side is the mirrored pair).
 
     One funding-rate request per exchange (all symbols), one order-book read per leg considered. A candidate
     that would fail a market rule (listing, minimum notional or quantity, leverage tier at `notional_usdt`) is
@@ -152,7 +155,7 @@ async def _legs_of(connectors: ConnectorRegistry, markets: MarketCatalog, exchan
 
 async def _ranked(legs: dict[str, dict[str, Leg]], connectors: ConnectorRegistry, markets: MarketCatalog,
                   settings: Settings, notional_usdt: Decimal) -> list[Opportunity]:
-    candidates = _candidates(legs)
+    candidates = _candidates(legs, max(settings.min_funding_rate, Decimal(0)))
     rows = await asyncio.gather(*(_evaluate(c, connectors, markets, settings, notional_usdt) for c in candidates))
     return sorted(rows, key=lambda row: row.net_usdt, reverse=True)
 
@@ -210,14 +213,18 @@ def _listing_counts(legs: dict[str, dict[str, Leg]]) -> dict[str, int]:
     return counts
 
 
-def _candidates(legs: dict[str, dict[str, Leg]]) -> list[_Candidate]:
+def _candidates(legs: dict[str, dict[str, Leg]], min_rate: Decimal) -> list[_Candidate]:
+    """Every ordered pair listing the symbol, with the side the primary's current rate pays (the daemon skips a
+    side that pays or earns less than ARBITRAGE_MIN_FUNDING_RATE at the trigger, and subscribe refuses it): the
+    other side is the mirrored pair, not a subscription of its own."""
     found = []
     for primary, hedge in itertools.permutations(sorted(legs), 2):
         for symbol in sorted(legs[primary].keys() & legs[hedge].keys()):
             p, h = legs[primary][symbol], legs[hedge][symbol]
             if p.next_funding is None:
                 continue
-            found.extend(_Candidate(p, h, side) for side in (Side.SHORT, Side.LONG))
+            found.extend(_Candidate(p, h, side) for side in (Side.SHORT, Side.LONG)
+                         if funding_favours_side(p.rate.rate, side, min_rate))
     return found
 
 

@@ -41,7 +41,7 @@ def test_table_fits_80_columns_with_commands_to_paste(run: Any, scripted_sim: Si
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80, [line for line in lines if len(line) > 80]
-    assert lines[0].startswith("12 candidates at ") and lines[1].endswith("best 3:")
+    assert lines[0].startswith("6 candidates at ") and lines[1].endswith("best 3:")
     assert lines[2].split()[:3] == ["#", "coin", "primary→hedge"]
     first = lines[3].split()
     assert first[:4] == ["1", "BTC", "bybit→binanceusdm", "short"]
@@ -59,14 +59,14 @@ def test_json_filters_and_blocked_rows(run: Any, scripted_sim: SimulatorServer) 
     result = run("scan", "--json", "--top", "100", "--exchanges", "bybit,binanceusdm")
     assert result.exit_code == 0, result.stderr
     rows = json.loads(result.stdout)
-    assert len(rows) == 12
+    assert len(rows) == 6
     best = rows[0]
     assert (best["net_usdt"], best["net_bps"], best["spread_usdt"], best["side"]) == ("0.874", "8.74", "0.026", "short")
     assert best["subscribe"].startswith("arbitrage subscribe --primary bybit --hedge binanceusdm --side short")
     blocked = [row for row in rows if row["blocked_reason"]]
     assert blocked and all(row["symbol"] == "SOL/USDT:USDT" and row["subscribe"] is None for row in blocked)
     positive = json.loads(run("scan", "--json", "--min-net-bps", "0").stdout)
-    assert [(row["primary"], row["net_usdt"]) for row in positive] == [("bybit", "0.874"), ("binanceusdm", "0.774")]
+    assert [(row["primary"], row["side"], row["net_usdt"]) for row in positive] == [("bybit", "short", "0.874")]
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,7 @@ def find(rows: list[Any], symbol: str, primary: str, side: Side) -> Any:
 async def test_ranking_and_exact_net_figures(sim: SimulatorServer, connectors: ConnectorRegistry) -> None:
     settings = settings_for(sim)
     rows = await scan_opportunities(connectors, ScanCatalog(None, connectors), settings, notional_usdt=D(1000))
-    assert len(rows) == 3 * 2 * 2  # three shared symbols × two ordered pairs × two sides
+    assert len(rows) == 3 * 2  # three shared symbols × two ordered pairs, on the side the primary's rate pays
     assert [row.net_usdt for row in rows] == sorted((row.net_usdt for row in rows), reverse=True)
     t = datetime.fromtimestamp(next_hour_ms() / 1000, UTC)
 
@@ -114,17 +114,18 @@ async def test_ranking_and_exact_net_figures(sim: SimulatorServer, connectors: C
         D("0.874"), D("8.74"), D("20.976"), D("7.65624"))
     assert best.spread_known and best.blocked_reason is None
 
-    reverse = find(rows, BTC, "binanceusdm", Side.LONG)  # binance at T + 1 h, when bybit (hourly) settles too
-    assert reverse.funding_time == t + timedelta(hours=1)
-    assert reverse.hedge_rate == D("0.003")
-    assert (reverse.funding_usdt, reverse.net_usdt, reverse.net_per_day_usdt) == (D("2.9"), D("0.774"), D("2.322"))
-    assert rows[1] == reverse
+    # binance's short receives at T + 1 h, when bybit (hourly) settles too and its long pays 0.003
+    reverse = find(rows, BTC, "binanceusdm", Side.SHORT)
+    assert (reverse.funding_time, reverse.hedge_rate) == (t + timedelta(hours=1), D("0.003"))
+    assert (reverse.funding_usdt, reverse.net_usdt, reverse.net_per_day_usdt) == (D("-2.9"), D("-5.026"),
+                                                                                   D("-15.078"))
+    assert not [row for row in rows if (row.symbol, row.primary, row.side) == (BTC, "binanceusdm", Side.LONG)]
 
     eth = find(rows, ETH, "bybit", Side.SHORT)  # same instant: binance's long receives the negative rate
     assert (eth.amount, eth.hedge_rate, eth.funding_usdt, eth.spread_usdt, eth.net_usdt) == (
         D("0.4"), D("-0.0002"), D("0.7"), D("0.016"), D("-1.416"))
 
-    sol = find(rows, SOL, "bybit", Side.SHORT)
+    sol = find(rows, SOL, "bybit", Side.LONG)  # both SOL rates are negative: longs receive
     assert sol.blocked_reason is not None and "minimum order value 2000" in sol.blocked_reason
     assert "needs at least 14 SOL (--notional-usdt 2100)" in sol.blocked_reason
 
@@ -145,7 +146,7 @@ async def test_leverage_tier_and_listing_block_rows(sim: SimulatorServer, connec
             await symbol_filters.mark_symbols_delisted(session, "bybit", [BTC], now=datetime.now(UTC))
         rows = await scan_opportunities(connectors, ScanCatalog(db, connectors), settings_for(sim),
                                         notional_usdt=D(1000))
-        btc = find(rows, BTC, "binanceusdm", Side.LONG)
+        btc = find(rows, BTC, "binanceusdm", Side.SHORT)
         assert btc.blocked_reason is not None and btc.blocked_reason.startswith("BTC/USDT:USDT is delisted on bybit")
     finally:
         await db.dispose()

@@ -6,6 +6,7 @@ import json
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
+from decimal import Decimal as D
 from typing import Any
 
 import pytest
@@ -85,3 +86,16 @@ def test_bad_input_is_one_line_exit_2(run: Any, sim: SimulatorServer, args: list
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
     assert result.stdout == ""
     assert not list(Path.cwd().glob("*.db"))  # nothing created
+
+
+def test_the_pasted_command_subscribes(run: Any, scripted_sim: SimulatorServer) -> None:
+    best = json.loads(run("scan", "--json", "--top", "1").stdout)[0]
+    command = shlex.split(best["subscribe"])
+    assert command[:2] == ["arbitrage", "subscribe"]
+    created = run(*command[1:], "--json")
+    assert created.exit_code == 0, created.stderr
+    row = json.loads(created.stdout)
+    assert (row["primary_exchange"], row["hedge_exchange"], row["side"], row["amount"]) == (
+        "bybit", "binanceusdm", "SHORT", "0.02")
+    # subscribe's own estimate agrees with the scan's (same rates, fees, books)
+    assert f"expected net at current rates +{D(best['net_usdt']):.4f} USDT" in created.stderr

@@ -17,8 +17,11 @@ from arbitrage.db.session import Database
 from arbitrage.exchanges.connector import ConnectorRegistry
 from arbitrage.exchanges.factory import build_connectors
 from arbitrage.logging import get_logger
+from arbitrage.ops.alerts import start_alerts
+from arbitrage.ops.http_server import OpsHttpServer, start_http_server
 from arbitrage.scheduler import SubscriptionScheduler
 from arbitrage.services.account_modes import detect_position_modes
+from arbitrage.services.auto_subscribe import AutoSubscriber, OpportunitySource
 from arbitrage.services.exchange_clocks import measure_clock
 from arbitrage.services.markets import CachedMarketCatalog
 from arbitrage.services.pipeline import Pipeline
@@ -29,14 +32,17 @@ from arbitrage.settings import Settings
 log = get_logger(__name__)
 
 MARKETS_JOB_ID = "refresh-markets"
+AUTO_JOB_ID = "auto-subscribe"
 
 
 class Daemon:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, opportunity_source: OpportunitySource | None = None) -> None:
         self.settings = settings
+        self.opportunity_source = opportunity_source  # auto-subscribe's scanner (tests pass their own)
         self.stop = asyncio.Event()
         self.scheduler: SubscriptionScheduler | None = None
         self._position_modes: asyncio.Task[object] | None = None
+        self.http: OpsHttpServer | None = None
 
     async def run(self) -> None:
         settings = self.settings
@@ -45,19 +51,25 @@ class Daemon:
             db = Database(settings.database_url)
             connectors = build_connectors(settings)
             try:
+                self.http = await start_http_server(settings, db, connectors, lambda: self.scheduler)  # None: off
                 await _load_markets(connectors)
                 markets = await self._market_catalog(db, connectors)
                 config = PipelineConfig.from_settings(settings)
                 plan = SendPlan(config, order_windows(settings.rate_limit_scales()))
                 pipeline = Pipeline(db, connectors, markets, config, self.stop, plan)
+                alerts = start_alerts(settings, pipeline.journal)  # off the trading path: a queue and a task
                 self.scheduler = SubscriptionScheduler(db, pipeline.run, plan, settings.poll_interval_seconds)
                 await self._register_periodic_jobs(markets)
+                self._register_auto_subscribe(db, connectors, markets)
                 await self.scheduler.start()
                 log.info("daemon_started", exchanges=sorted(connectors.connectors), database=db.engine.url.render_as_string())
                 await self.stop.wait()
                 log.info("daemon_stopping")
                 await self.scheduler.shutdown()
+                await alerts.close()  # the last status changes' alerts get a few seconds to go out
             finally:
+                if self.http is not None:
+                    await self.http.stop()
                 await connectors.close()
                 await db.dispose()
                 log.info("daemon_stopped")
@@ -75,6 +87,20 @@ class Daemon:
         """Market metadata refresh every ARBITRAGE_MARKETS_REFRESH_MINUTES."""
         if self.scheduler is not None:
             self.scheduler.add_periodic(markets.refresh_job, self.settings.markets_refresh_minutes, MARKETS_JOB_ID)
+
+    def _register_auto_subscribe(self, db: Database, connectors: ConnectorRegistry,
+                                 markets: CachedMarketCatalog) -> None:
+        """With ARBITRAGE_AUTO__ENABLED: scan ARBITRAGE_AUTO__SCAN_AHEAD_SECONDS before each hour."""
+        auto = self.settings.auto
+        if not auto.enabled or self.scheduler is None:
+            return
+        if self.opportunity_source is None:
+            log.error("auto_subscribe_unavailable", reason="no opportunity source (the scanner) is installed")
+            return
+        subscriber = AutoSubscriber(db, connectors, markets, self.settings, self.opportunity_source)
+        self.scheduler.add_before_each_hour(subscriber.run, auto.scan_ahead_seconds, AUTO_JOB_ID)
+        log.info("auto_subscribe_enabled", scan_ahead_seconds=auto.scan_ahead_seconds,
+                 min_net_bps=str(auto.min_net_bps), notional_usdt=str(auto.notional_usdt))
 
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()

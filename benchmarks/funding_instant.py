@@ -152,6 +152,7 @@ def _arrivals(sim: SimulatorServer, prefix: str = "") -> tuple[dict[str, int], i
 async def _daemon_figures(sim: SimulatorServer, database: Database, ids: list[int], config: PipelineConfig) -> dict:
     arrivals, refused = _arrivals(sim, "arb-")
     gaps, lateness, firsts, lasts, late, per_exchange, statuses = [], [], [], [], 0, {}, {}
+    worst: list[tuple[float, str, float]] = []  # (gap ms, pair, first leg after its trigger ms)
     async with database.unit_of_work() as session:
         for subscription_id in ids:
             subscription = await repo.require_subscription(session, subscription_id)
@@ -168,6 +169,8 @@ async def _daemon_figures(sim: SimulatorServer, database: Database, ids: list[in
                 per_exchange[order.exchange] = per_exchange.get(order.exchange, 0) + 1
             if len(times) == 2:
                 gaps.append(abs(times[0] - times[1]) / 1e6)
+                worst.append((round(gaps[-1], 3), f"{subscription.primary_exchange}/{subscription.hedge_exchange}",
+                              round((min(times) - trigger) / 1e6, 1)))
             if times:
                 lateness.append((min(times) - trigger) / 1e6)
                 firsts.append(min(times))
@@ -175,7 +178,7 @@ async def _daemon_figures(sim: SimulatorServer, database: Database, ids: list[in
                 late += max(times) > config.entry_deadline(subscription).timestamp() * 1e9
     span = (max(lasts) - min(firsts)) / 1e6 if lasts else 0.0
     bound = lower_bound_ms(per_exchange)
-    return {"statuses": statuses, "leg_gap_ms": summary_ms(gaps), "trigger_lateness_ms": summary_ms(lateness),
+    return {"statuses": statuses, "leg_gap_ms": summary_ms(gaps), "widest_gaps": sorted(worst, reverse=True)[:5], "trigger_lateness_ms": summary_ms(lateness),
             "first_to_last_open_ms": round(span, 1), "lower_bound_ms": bound,
             "ratio_to_bound": round(span / bound, 2) if bound else None,
             "rate_limit_refusals": refused, "refused": refusals(sim), "opens_after_deadline": late,

@@ -16,10 +16,11 @@ import typer
 from rich.console import Console
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
-from arbitrage.cli import subscriptions
+from arbitrage.cli import report, subscriptions
 from arbitrage.cli.scan import scan
 from arbitrage.cli.context import RUNTIME_ERROR, CliError, debug_enabled, load_cli_settings, options
 from arbitrage.cli.db import db_app
+from arbitrage.cli.doctor import doctor
 from arbitrage.cli.markets import markets_app
 from arbitrage.logging import redact_text
 from arbitrage.settings import ENV_FILE_VARIABLE
@@ -63,6 +64,8 @@ app.command("list")(subscriptions.list_subscriptions)
 ID_COMMAND = {"context_settings": {"ignore_unknown_options": True}}
 app.command("show", **ID_COMMAND)(subscriptions.show)
 app.command("cancel", **ID_COMMAND)(subscriptions.cancel)
+app.command("doctor")(doctor)
+app.command("report")(report.report)
 
 
 @app.command("simulator")
@@ -105,10 +108,11 @@ def run() -> None:
         )
     from arbitrage.daemon import run_daemon
     from arbitrage.db.daemon_lock import DaemonAlreadyRunning
+    from arbitrage.ops.http_server import HttpListenError
 
     try:
         asyncio.run(run_daemon(settings))
-    except DaemonAlreadyRunning as error:
+    except (DaemonAlreadyRunning, HttpListenError) as error:
         raise CliError(str(error), exit_code=RUNTIME_ERROR) from None
 
 

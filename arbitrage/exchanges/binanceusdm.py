@@ -35,6 +35,7 @@ class BinanceUsdmConnector(CcxtConnector):
     ccxt_class = _BinanceUsdm
     ccxt_options = {"fetchCurrencies": False}  # otherwise load_markets calls spot sapi endpoints when keyed
     funding_amount_field = "income"  # + received
+    funding_page_limit = 1000
     # Binance documents weight 5 for position information; ccxt's table says 1 for the V3 path: the larger is kept.
     request_weights = {("fapiPrivateV3", "positionRisk"): 5, ("fapiPublic", "premiumIndex"): 10}
 

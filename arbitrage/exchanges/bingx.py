@@ -19,6 +19,7 @@ class BingxConnector(CcxtConnector):
     ccxt_options = {"defaultType": "swap"}  # default 'spot' would send balance etc. to the spot API
     next_funding_field = "nextFundingTimestamp"  # ccxt leaves fundingTimestamp None for bingx
     funding_amount_field = "income"  # + received
+    funding_page_limit = 1000
 
     def _max_leverage(self, market: CcxtMarket) -> int | None:
         # ccxt leaves limits.leverage empty for bingx; the contract lists a max per side.

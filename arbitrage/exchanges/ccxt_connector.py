@@ -24,6 +24,7 @@ from arbitrage.exchanges.connector import (
     ClockOffset,
     ErrorKind,
     ExchangeError,
+    FundingPaymentBatch,
     FundingPaymentReport,
     FundingRateInfo,
     LeverageInfo,
@@ -79,6 +80,8 @@ class CcxtConnector(CcxtOrders, CcxtMarketData):
     next_funding_field: ClassVar[str] = "fundingTimestamp"
     # The exchange's raw field (in `info`) with a funding payment's amount, read as an exact string.
     funding_amount_field: ClassVar[str | None] = None
+    # The most rows one funding-history request returns (Binance and BingX 1000, Bybit and MEXC 100).
+    funding_page_limit: ClassVar[int] = 100
 
     def __init__(self, settings: ExchangeSettings, *, timeout_seconds: float = 10.0) -> None:
         config: dict[str, Any] = {
@@ -200,6 +203,10 @@ class CcxtConnector(CcxtOrders, CcxtMarketData):
         market = self._market(symbol)
         return reports.market_info(self.exchange_id, market, self._max_leverage(market))
 
+    @property
+    def markets_loaded(self) -> bool:
+        return bool(self.client.markets)
+
     def markets(self) -> list[MarketInfo]:
         if not self.client.markets:
             raise ExchangeError(self.exchange_id, "markets", "markets are not loaded", kind=ErrorKind.MARKETS_NOT_LOADED)
@@ -313,16 +320,39 @@ class CcxtConnector(CcxtOrders, CcxtMarketData):
         await self._loaded_market(symbol)
         since_ms = reports.to_ms(since)
         rows = await self._read("fetch_funding_payments", lambda: self.client.fetch_funding_history(symbol, since_ms))
+        return self._funding_payments(rows, since_ms, symbol)
+
+    async def fetch_all_funding_payments(self, since: datetime) -> FundingPaymentBatch:
+        """One request for every symbol's payments since `since` (the exchange's largest page)."""
+        since_ms = reports.to_ms(since)
+        limit = self.funding_page_limit
+        rows = await self._read(
+            "fetch_funding_payments", lambda: self.client.fetch_funding_history(None, since_ms, limit)
+        )
+        # Pages that ignore `since` (newest first) are complete once they reach back past it.
+        reaches_back = any((reports.to_int(row.get("timestamp")) or since_ms) < since_ms for row in rows)
+        return FundingPaymentBatch(self._funding_payments(rows, since_ms, None), len(rows) < limit or reaches_back)
+
+    def _funding_payments(
+        self, rows: list[dict[str, Any]], since_ms: int, symbol: str | None
+    ) -> list[FundingPaymentReport]:
         payments = []
         for row in rows:
             timestamp = reports.to_int(row.get("timestamp"))
-            if row.get("symbol") not in (symbol, None) or timestamp is None or timestamp < since_ms:
+            row_symbol = self._funding_row_symbol(row) if symbol is None else symbol
+            if row_symbol is None or row.get("symbol") not in (row_symbol, None):
+                continue
+            if timestamp is None or timestamp < since_ms:
                 continue  # mexc ignores `since`; every venue is filtered the same way
             raw = reports.funding_amount(row, self.funding_amount_field)
             if raw is not None:
                 amount = normalize_funding_amount(self.exchange_id, raw)
-                payments.append(reports.funding_payment(self.exchange_id, symbol, row, timestamp, amount))
+                payments.append(reports.funding_payment(self.exchange_id, row_symbol, row, timestamp, amount))
         return sorted(payments, key=lambda payment: payment.paid_at)
+
+    def _funding_row_symbol(self, row: dict[str, Any]) -> str | None:
+        """The unified symbol of a funding row fetched without a symbol."""
+        return row.get("symbol")
 
     async def fetch_balance(self, currency: str = "USDT") -> BalanceReport:
         balance = await self._read("fetch_balance", lambda: self.client.fetch_balance())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -158,7 +158,8 @@ class CcxtOrders:
         signed_at = reports.from_ms(window.signed_at_ms)
         assert signed_at is not None
         closes = signed_at + timedelta(milliseconds=window.applied_ms + self.clock.bound_ms)
-        return SentRequest(signed_at, closes)
+        written_at = datetime.fromtimestamp(window.written_at, UTC) if window.written_at is not None else None
+        return SentRequest(signed_at, closes, written_at)
 
     def executable_until(self, signed_by: datetime) -> datetime:
         return signed_by + timedelta(milliseconds=self.order_window_ms + self.clock.bound_ms)

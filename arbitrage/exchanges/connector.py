@@ -93,6 +93,7 @@ class SentRequest:
 
     signed_at: datetime
     executable_until: datetime
+    written_at: datetime | None = None  # when it was handed to the connection, after the legs' send gate
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,15 @@ class FundingPaymentReport:
     paid_at: datetime
     payment_id: str
     currency: str | None = "USDT"
+
+
+@dataclass(frozen=True)
+class FundingPaymentBatch:
+    """Every symbol's payments since a time, from one request. `complete` is False when the page was full: some
+    payments may be missing from it (ask per symbol for those)."""
+
+    payments: list[FundingPaymentReport]
+    complete: bool
 
 
 @dataclass(frozen=True)
@@ -245,6 +255,10 @@ class ExchangeConnector(Protocol):
     def markets(self) -> list[MarketInfo]:
         """Every USDT-margined linear perpetual the exchange lists (after load_markets)."""
 
+    @property
+    def markets_loaded(self) -> bool:
+        """True once markets are loaded; costs nothing (health checks ask it every few seconds)."""
+
     async def position_mode(self) -> PositionMode:
         """Read the account's position mode from the exchange (and remember it)."""
 
@@ -310,6 +324,8 @@ class ExchangeConnector(Protocol):
         """Open (non-zero) positions in `symbol`."""
 
     async def fetch_funding_payments(self, symbol: str, since: datetime) -> list[FundingPaymentReport]: ...
+
+    async def fetch_all_funding_payments(self, since: datetime) -> FundingPaymentBatch: ...
 
     async def fetch_balance(self, currency: str = "USDT") -> BalanceReport: ...
 

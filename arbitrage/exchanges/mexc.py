@@ -57,6 +57,12 @@ class MexcConnector(CcxtConnector):
     ccxt_options = {"defaultType": "swap"}  # default 'spot' would send balance etc. to the spot API
     funding_amount_field = "funding"  # + received
 
+    def _funding_row_symbol(self, row: dict[str, Any]) -> str | None:
+        # ccxt copies the requested symbol into each row (None when none was asked): read the row's own id.
+        market_id = (row.get("info") or {}).get("symbol")
+        symbol = self.client.safe_symbol(market_id, None, None, "swap") if market_id else None
+        return symbol if symbol in (self.client.markets or {}) else None
+
     def _enable_sandbox(self) -> None:
         raise ExchangeError(
             self.exchange_id,

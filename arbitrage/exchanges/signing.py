@@ -43,6 +43,7 @@ class OrderWindow:
     execute_before_ms: int | None = None  # local epoch ms; the window never reaches past it
     signed_at_ms: int | None = None  # local epoch ms just after signing: not earlier than the request's timestamp
     applied_ms: int | None = None
+    written_at: float | None = None  # local epoch seconds when the signed request was handed to the connection
 
 
 _CURRENT: ContextVar[OrderWindow | None] = ContextVar("arbitrage_order_window", default=None)
@@ -61,6 +62,10 @@ def order_window(window: OrderWindow) -> Iterator[OrderWindow]:
 def signing_an_order() -> bool:
     """True inside `order_window`: the requests being made are an order's."""
     return _CURRENT.get() is not None
+
+
+def current_order_window() -> OrderWindow | None:
+    return _CURRENT.get()
 
 
 def too_late(exchange_id: str, left_ms: int) -> ExchangeError:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import partial
 
 from arbitrage.domain import Leg, OrderPurpose, OrderSide, Side
 from arbitrage.domain.status import OrderStatus
@@ -22,7 +23,9 @@ from arbitrage.exchanges.connector import (
     ExchangeError,
     OrderReport,
     OrderState,
+    SentRequest,
 )
+from arbitrage.exchanges.send_gate import SendGate, through_gate
 from arbitrage.logging import get_logger
 from arbitrage.services.clock import utcnow
 from arbitrage.services.order_lookup import DoubtfulOrder, PositionProbe, Verdict, settle
@@ -54,7 +57,7 @@ class SendOutcome:
     state: LegState
     report: OrderReport | None = None
     error: str | None = None
-    sent_at: datetime = field(default_factory=utcnow)  # when the request was signed (its timestamp)
+    sent_at: datetime = field(default_factory=utcnow)  # when the request was written (else signed)
     acknowledged_at: datetime | None = None
     never_arrived: bool = False  # FAILED because the exchange never received it or can no longer execute it
     acknowledged_id: str | None = None  # the exchange's id when it acknowledged an order whose outcome is unknown
@@ -90,11 +93,14 @@ async def send_orders(
     connectors: dict[str, ExchangeConnector], intents: list[OrderIntent], *, execute_before: datetime | None = None,
     probes: dict[str, PositionProbe] | None = None,
 ) -> list[SendOutcome]:
-    """Send every intent at once; one outcome per intent, in order. Never raises for an exchange failure.
+    """Send every intent at once (written back to back once all are signed); one outcome per intent, in order.
+    Never raises for an exchange failure.
     `probes` (by client order id) tell what an exchange's position shows an order may have opened."""
     probes = probes or {}
+    gate = SendGate(len(intents))
     return list(await asyncio.gather(*(
-        send_order(connectors[i.exchange], i, execute_before=execute_before, probe=probes.get(i.client_order_id))
+        through_gate(gate, partial(send_order, connectors[i.exchange], i, execute_before=execute_before,
+                                   probe=probes.get(i.client_order_id)))
         for i in intents
     )))
 
@@ -116,7 +122,7 @@ async def send_order(
         )
     except ExchangeError as error:
         request = error.request
-        sent_at = request.signed_at if request is not None else queued_at
+        sent_at = _left_at(request) if request is not None else queued_at
         if request is None and error.exchange_order_id is None:  # it never left: nothing can execute
             return SendOutcome(intent, LegState.FAILED, error=error.user_message, sent_at=sent_at,
                                never_arrived=True, exchange_error=error)
@@ -141,8 +147,12 @@ async def send_order(
                                exchange_error=error)
         return SendOutcome(intent, LegState.UNKNOWN, error=settled.reason, sent_at=sent_at,
                            acknowledged_id=error.exchange_order_id, exchange_error=error)
-    sent_at = report.request.signed_at if report.request is not None else queued_at
+    sent_at = _left_at(report.request) if report.request is not None else queued_at
     return _from_report(intent, report, sent_at)
+
+
+def _left_at(request: SentRequest) -> datetime:
+    return request.written_at or request.signed_at
 
 
 def _from_report(intent: OrderIntent, report: OrderReport, sent_at: datetime) -> SendOutcome:

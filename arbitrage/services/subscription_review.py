@@ -13,8 +13,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arbitrage.db import repository as repo
-from arbitrage.db.models import Subscription
+from arbitrage.db.models import CreatedBy, Subscription
 from arbitrage.db.session import Database
+from arbitrage.domain.opportunity import Opportunity
 from arbitrage.domain.subscription_request import NewSubscription
 from arbitrage.exchanges.connector import ConnectorRegistry
 from arbitrage.services.subscription_market_checks import PendingCatalog, check_against_markets, store_fetched
@@ -54,7 +55,10 @@ async def review_subscription(
                   [*warnings, *findings.warnings, *duplicates])
 
 
-async def store_reviewed(session: AsyncSession, review: Review, now: datetime) -> Subscription:
+async def store_reviewed(
+    session: AsyncSession, review: Review, now: datetime, *, created_by: CreatedBy = CreatedBy.CLI,
+    estimate: Opportunity | None = None,
+) -> Subscription:
     await store_fetched(session, review.catalog, now)
     request = review.request
     assert request.funding_time is not None
@@ -69,4 +73,7 @@ async def store_reviewed(session: AsyncSession, review: Review, now: datetime) -
         leverage=request.leverage,
         funding_time=request.funding_time,
         lead_seconds=request.lead_seconds,
+        now=now,
+        created_by=created_by,
+        estimate=estimate,
     )

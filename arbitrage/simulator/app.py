@@ -39,6 +39,12 @@ async def handle_exchange_request(request: web.Request) -> web.StreamResponse:
     connection_delay_ms = await _new_connection_delay(state, request, exchange_id)
     received_ns = time.time_ns()
     started = time.perf_counter()
+    # Real venues receive requests independently of processing them. One event loop serves all four here, so
+    # before processing this request, requests already waiting on other connections are let in and stamped (two
+    # loop turns: one reads their bytes, the next starts their handlers); otherwise this request's processing
+    # would be counted in their arrival times.
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
     path = "/" + request.match_info["tail"]
     sim_request = await SimRequest.from_aiohttp(request, exchange_id, path, received_ns)
     record = state.requests.start(received_ns, exchange_id, request.method, path, sim_request.params)

@@ -161,6 +161,38 @@ async def test_funding_payment_received_by_a_short(
     assert await connector.fetch_funding_payments(S, datetime.now(UTC) + timedelta(hours=1)) == []
 
 
+FUNDING_HISTORY_PATHS = {
+    "binanceusdm": "/fapi/v1/income",
+    "bybit": "/v5/execution/list",
+    "bingx": "/openApi/swap/v2/user/income",
+    "mexc": "/api/v1/private/position/funding_records",
+}
+
+
+async def test_one_request_returns_every_symbols_funding(
+    sim: SimulatorServer, connector: CcxtConnector, exchange_id: str
+) -> None:
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    eth, eth_amount = "ETH/USDT:USDT", Decimal("0.1")
+    await connector.create_market_order(S, "sell", AMOUNT, "arb-all-1")
+    await connector.create_market_order(eth, "buy", eth_amount, "arb-all-2")
+    btc = sim.engine.set_funding(exchange_id, S, rate="0.0004", next_funding_in_seconds=0.3)
+    funding_time = btc.next_funding_time
+    ether = sim.engine.set_funding(exchange_id, eth, rate="0.0002", next_funding_time=funding_time)
+    await sim.engine.wait_for_settlement(exchange_id, S, funding_time)
+    await sim.engine.wait_for_settlement(exchange_id, eth, funding_time)
+    before = len(sim.requests.query(exchange=exchange_id, path=FUNDING_HISTORY_PATHS[exchange_id]))
+    batch = await connector.fetch_all_funding_payments(since)
+    assert len(sim.requests.query(exchange=exchange_id, path=FUNDING_HISTORY_PATHS[exchange_id])) == before + 1
+    by_symbol = {payment.symbol: payment.amount for payment in batch.payments}
+    # the short BTC receives a positive rate, the long ETH pays it
+    assert by_symbol == {
+        S: AMOUNT * btc.mark_price * Decimal("0.0004"),
+        eth: -eth_amount * ether.mark_price * Decimal("0.0002"),
+    }
+    assert batch.complete
+
+
 async def test_balance(connector: CcxtConnector) -> None:
     balance = await connector.fetch_balance()
     assert balance.currency == "USDT" and balance.free == Decimal(10000)

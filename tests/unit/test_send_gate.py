@@ -1,0 +1,67 @@
+"""The legs of one subscription are written back to back once all are signed (exchanges/send_gate.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from arbitrage.exchanges.send_gate import MAX_WAIT_SECONDS, SendGate, order_signed, through_gate
+
+
+async def _leg(name: str, events: list[str], sign_after: float = 0.0, fail: bool = False) -> str:
+    await asyncio.sleep(sign_after)
+    if fail:
+        raise RuntimeError(f"{name} failed before it was signed")
+    events.append(f"{name} signed")
+    await order_signed()
+    events.append(f"{name} written")
+    return name
+
+
+async def test_no_leg_is_written_before_every_leg_is_signed() -> None:
+    gate, events = SendGate(2), []
+    await asyncio.gather(through_gate(gate, lambda: _leg("primary", events)),
+                         through_gate(gate, lambda: _leg("hedge", events, sign_after=0.005)))
+    assert events == ["primary signed", "hedge signed", "primary written", "hedge written"]
+
+
+async def test_many_pairs_at_one_instant_are_written_pair_by_pair() -> None:
+    events: list[str] = []
+
+    async def pair(index: int) -> None:
+        gate = SendGate(2)
+        await asyncio.gather(through_gate(gate, lambda: _leg(f"p{index}", events)),
+                             through_gate(gate, lambda: _leg(f"h{index}", events)))
+
+    await asyncio.gather(*(pair(index) for index in range(20)))
+    writes = [event.split()[0] for event in events if event.endswith("written")]
+    assert writes == [leg for index in range(20) for leg in (f"p{index}", f"h{index}")]
+
+
+async def test_a_leg_that_fails_before_signing_releases_the_other_at_once() -> None:
+    gate, events = SendGate(2), []
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    results = await asyncio.gather(through_gate(gate, lambda: _leg("primary", events)),
+                                   through_gate(gate, lambda: _leg("hedge", events, sign_after=0.002, fail=True)),
+                                   return_exceptions=True)
+    assert results[0] == "primary" and isinstance(results[1], RuntimeError)
+    assert loop.time() - started < MAX_WAIT_SECONDS
+
+
+async def test_a_leg_held_up_before_signing_delays_the_other_by_the_bound_only() -> None:
+    gate, events = SendGate(2), []
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    primary = asyncio.ensure_future(through_gate(gate, lambda: _leg("primary", events)))
+    hedge = asyncio.ensure_future(through_gate(gate, lambda: _leg("hedge", events, sign_after=0.5)))
+    await primary
+    assert loop.time() - started == pytest.approx(MAX_WAIT_SECONDS, abs=0.02)
+    hedge.cancel()
+
+
+async def test_outside_a_gate_an_order_is_written_at_once() -> None:
+    events: list[str] = []
+    await _leg("alone", events)
+    assert events == ["alone signed", "alone written"]

@@ -235,3 +235,28 @@ async def test_an_exchange_that_cannot_be_read_is_left_out(sim: SimulatorServer,
     sim.faults.add(action="http_5xx", exchange="bybit", path="/v5/market/tickers", times=None)
     with pytest.raises(ExchangeError):
         await scan_opportunities(connectors, ScanCatalog(None, connectors), settings, notional_usdt=D(1000))
+
+
+async def test_auto_subscribe_on_the_real_scanner(sim: SimulatorServer, connectors: ConnectorRegistry,
+                                                  migrated_database_url: str) -> None:
+    """The seam auto-subscribe codes against: the daemon's catalog, the scanner's rows, subscribe's review."""
+    from arbitrage.db import repository as repo
+    from arbitrage.db.models import AutoOutcome
+    from arbitrage.services.auto_subscribe import AutoSubscriber
+
+    auto = {"enabled": True, "scan_ahead_seconds": 3600, "min_net_bps": "2", "notional_usdt": "1000"}
+    settings = settings_for(sim, migrated_database_url, auto=auto)
+    db = Database(migrated_database_url)
+    try:
+        catalog = CachedMarketCatalog(db, connectors)
+        await catalog.refresh()
+        records = await AutoSubscriber(db, connectors, catalog, settings, scan_opportunities).run()
+        created = [r for r in records if r.outcome is AutoOutcome.CREATED]
+        assert [(r.opportunity.symbol, r.opportunity.primary, r.opportunity.side) for r in created] == [
+            (BTC, "bybit", Side.SHORT)]
+        assert all(r.outcome is AutoOutcome.REJECTED for r in records if r not in created)
+        async with db.unit_of_work() as session:
+            [row] = list(await repo.list_subscriptions(session))
+        assert (row.amount, row.estimate_net) == (D("0.02"), D("0.874"))
+    finally:
+        await db.dispose()

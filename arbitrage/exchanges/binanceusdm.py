@@ -37,7 +37,9 @@ class BinanceUsdmConnector(CcxtConnector):
     funding_amount_field = "income"  # + received
     funding_page_limit = 1000
     # Binance documents weight 5 for position information; ccxt's table says 1 for the V3 path: the larger is kept.
-    request_weights = {("fapiPrivateV3", "positionRisk"): 5, ("fapiPublic", "premiumIndex"): 10}
+    # (premiumIndex without a symbol weighs 10, ccxt counts 1: one such read per scan, within the budget's margin
+    # for under-weighted endpoints; a table entry would count every per-symbol read at 10 too.)
+    request_weights = {("fapiPrivateV3", "positionRisk"): 5}
 
     def _book_limit(self, limit: int) -> int:
         return next((depth for depth in DEPTH_LIMITS if depth >= limit), DEPTH_LIMITS[-1])

@@ -26,6 +26,7 @@ from arbitrage.services.exchange_clocks import measure_clock
 from arbitrage.services.markets import CachedMarketCatalog
 from arbitrage.services.pipeline import Pipeline
 from arbitrage.services.pipeline_config import PipelineConfig
+from arbitrage.services.scanner import scan_opportunities
 from arbitrage.services.send_plan import SendPlan, order_windows
 from arbitrage.settings import Settings
 
@@ -129,6 +130,6 @@ async def _load_markets(connectors: ConnectorRegistry) -> None:
 
 
 async def run_daemon(settings: Settings) -> None:
-    daemon = Daemon(settings)
+    daemon = Daemon(settings, opportunity_source=scan_opportunities)  # auto-subscribe scans with the real scanner
     daemon.install_signal_handlers()
     await daemon.run()

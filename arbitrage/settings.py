@@ -70,8 +70,11 @@ class ExchangeSettings(BaseModel):
     order_recv_window_ms: int = Field(default=DEFAULT_ORDER_RECV_WINDOW_MS, ge=1000, le=60000)
     # Every documented rate limit of the exchange times this (VIP tiers raise them; 1 = the non-VIP limits).
     rate_limit_scale: float = Field(default=1.0, gt=0, le=1000)
+    # The taker fee rate the scanner and subscribe's estimate use (0.0004 = 0.04 %), instead of the exchange's
+    # market data (which gives the standard tier's rate): set it to your account's VIP or discounted rate.
+    taker_fee: Decimal | None = Field(default=None, ge=0, lt=Decimal("0.01"))
 
-    @field_validator("api_key", "secret", "password", "base_url", "min_lead_seconds", mode="before")
+    @field_validator("api_key", "secret", "password", "base_url", "min_lead_seconds", "taker_fee", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         # `ARBITRAGE_EXCHANGES__BYBIT__API_KEY=` (as copied from the example file) means "not set".
@@ -167,6 +170,10 @@ class Settings(BaseSettings):
     order_timeout_seconds: float = Field(default=10, gt=0)
     # Nothing opens while an exchange's clock offset is unknown or larger than this (milliseconds).
     max_clock_skew_ms: int = Field(default=1000, ge=1, le=60000)
+    # The scanner's spread estimate: book levels read per leg, and at most this many books per scan (the legs of
+    # the best candidates first; a row past the budget shows its spread as unknown).
+    scan_book_levels: int = Field(default=20, ge=1, le=500)
+    scan_max_order_books: int = Field(default=40, ge=0, le=1000)
     # Apprise URLs, comma separated; they carry tokens, so the whole value is a secret.
     alert_urls: SecretStr | None = None
     alert_statuses: Annotated[frozenset[Status], NoDecode] = DEFAULT_ALERT_STATUSES

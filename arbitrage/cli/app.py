@@ -17,6 +17,7 @@ from rich.console import Console
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from arbitrage.cli import report, subscriptions
+from arbitrage.cli.scan import scan
 from arbitrage.cli.context import RUNTIME_ERROR, CliError, debug_enabled, load_cli_settings, options
 from arbitrage.cli.db import db_app
 from arbitrage.cli.doctor import doctor
@@ -57,6 +58,7 @@ def _global_options(
 
 
 app.command("subscribe")(subscriptions.subscribe)
+app.command("scan")(scan)
 app.command("list")(subscriptions.list_subscriptions)
 # `show -1` is an id out of range, not an unknown option
 ID_COMMAND = {"context_settings": {"ignore_unknown_options": True}}

@@ -36,6 +36,7 @@ from arbitrage.exchanges.connector import (
 from arbitrage.exchanges.errors import classify
 from arbitrage.exchanges.retry import retry_safe
 from arbitrage.exchanges.budget import Priority, RequestBudget, priority
+from arbitrage.exchanges.ccxt_market_data import CcxtMarketData
 from arbitrage.exchanges.ccxt_orders import CcxtMarket, CcxtOrders
 from arbitrage.exchanges.client_class import client_class
 from arbitrage.exchanges.signing import WindowStyle
@@ -59,12 +60,14 @@ PRIORITIES = {
     "fetch_time": Priority.BACKGROUND,
     "warm_up": Priority.LOOKUP,  # it must be done before the trigger it prepares
     "fetch_balance": Priority.BACKGROUND,
+    "fetch_funding_rates": Priority.BACKGROUND,
+    "fetch_order_book": Priority.BACKGROUND,
 }
 # Until the exchange's clock has been measured, its offset is taken to be up to this much either way.
 UNMEASURED_CLOCK = ClockOffset(0.0, 1000.0)
 
 
-class CcxtConnector(CcxtOrders):
+class CcxtConnector(CcxtOrders, CcxtMarketData):
     exchange_id: ClassVar[str] = ""
     ccxt_class: ClassVar[type[Any]] = ccxt.Exchange
     ccxt_has: ClassVar[dict[str, Any]] = {}
@@ -92,6 +95,7 @@ class CcxtConnector(CcxtOrders):
             if secret is not None:
                 config[key] = secret.get_secret_value()
         self._secrets = settings.secret_values()
+        self.taker_fee_override = settings.taker_fee
         self.order_window_ms = settings.order_recv_window_ms
         self.clock = UNMEASURED_CLOCK
         self.client: Any = client_class(self.ccxt_class, self.window_style, self.exchange_id)(config)

@@ -65,6 +65,16 @@ class FundingRateInfo:
 
 
 @dataclass(frozen=True)
+class OrderBookTop:
+    """The top levels of a book, best first: (price, amount in BASE units)."""
+
+    exchange: str
+    symbol: str
+    bids: list[tuple[Decimal, Decimal]]
+    asks: list[tuple[Decimal, Decimal]]
+
+
+@dataclass(frozen=True)
 class LeverageInfo:
     exchange: str
     symbol: str
@@ -269,6 +279,16 @@ class ExchangeConnector(Protocol):
     async def fetch_leverage(self, symbol: str) -> LeverageInfo: ...
 
     async def fetch_funding_rate(self, symbol: str) -> FundingRateInfo: ...
+
+    async def fetch_funding_rates(self) -> dict[str, FundingRateInfo]:
+        """Every listed USDT perpetual's current rate in ONE request, with the next funding time and interval where
+        that answer carries them (MEXC's carries neither: both None)."""
+
+    async def fetch_order_book(self, symbol: str, limit: int) -> OrderBookTop:
+        """The top `limit` levels per side (the venue's nearest accepted depth at or above it)."""
+
+    def taker_fee_rate(self, symbol: str) -> Decimal | None:
+        """The configured TAKER_FEE, else the market's taker rate from the exchange (after load_markets)."""
 
     async def create_market_order(
         self,

@@ -19,7 +19,14 @@ from arbitrage.domain.opportunity import Opportunity
 from arbitrage.domain.subscription_request import NewSubscription
 from arbitrage.exchanges.connector import ConnectorRegistry
 from arbitrage.services.subscription_market_checks import PendingCatalog, check_against_markets, store_fetched
-from arbitrage.services.subscription_trader_checks import check_credentials, check_duplicate, check_economics
+from arbitrage.services.subscription_trader_checks import (
+    check_credentials,
+    check_duplicate,
+    check_economics,
+    estimate_spread,
+)
+
+BOOK_LEVELS = 20  # the order-book levels read per leg for the spread estimate (ARBITRAGE_SCAN_BOOK_LEVELS)
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,7 @@ class Review:
 
 async def review_subscription(
     db: Database | None, connectors: ConnectorRegistry, request: NewSubscription, *, default_leverage: int,
-    now: datetime, symbol_options: tuple[str, str], force: bool,
+    now: datetime, symbol_options: tuple[str, str], force: bool, book_levels: int = BOOK_LEVELS,
 ) -> Review:
     """Every check against the exchanges and the existing database (None: there is none yet)."""
     warnings = await check_credentials(connectors, [request.primary_exchange, request.hedge_exchange])
@@ -41,7 +48,8 @@ async def review_subscription(
         catalog, connectors, request, default_leverage=default_leverage, now=now, symbol_options=symbol_options,
         force=force,
     )
-    findings = check_economics(checked.request, checked.view, connectors, force=force)
+    spread = await estimate_spread(connectors, checked.request, book_levels)
+    findings = check_economics(checked.request, checked.view, connectors, force=force, spread=spread)
     duplicates = await check_duplicate(db, checked.request, force=force)
     return Review(checked.request, catalog, [*checked.notes, *findings.notes],
                   [*warnings, *findings.warnings, *duplicates])

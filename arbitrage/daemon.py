@@ -3,6 +3,10 @@
 Runs until SIGTERM or SIGINT (or `stop` is set): then it starts no new pipeline, lets in-flight exchange calls
 finish and persist their outcome, closes every ccxt client and returns. Open positions are never abandoned:
 their rows stay OPEN and the next start resumes them.
+
+As a hot standby (`standby=True`) it loads markets first and then waits for the database's daemon lock; once the
+holder is gone it starts like any daemon (the lock is what keeps two from trading). Under systemd it reports
+READY/STATUS/STOPPING and pings the watchdog (arbitrage/ops/systemd.py).
 """
 
 from __future__ import annotations
@@ -10,13 +14,16 @@ from __future__ import annotations
 import asyncio
 import signal
 from contextlib import suppress
+from functools import partial
 
-from arbitrage.db.daemon_lock import daemon_lock
+from arbitrage.db.daemon_lock import LockWait, LockWaitCancelled, daemon_lock
 from arbitrage.db.migrate import upgrade_to_head
 from arbitrage.db.session import Database
 from arbitrage.exchanges.connector import ConnectorRegistry
 from arbitrage.exchanges.factory import build_connectors
 from arbitrage.logging import get_logger
+from arbitrage.ops.service_status import read_summary
+from arbitrage.ops.systemd import SystemdNotifier, read_status
 from arbitrage.scheduler import SubscriptionScheduler
 from arbitrage.services.account_modes import detect_position_modes
 from arbitrage.services.exchange_clocks import measure_clock
@@ -29,38 +36,96 @@ from arbitrage.settings import Settings
 log = get_logger(__name__)
 
 MARKETS_JOB_ID = "refresh-markets"
+# How often a standby re-measures the exchanges' clocks while it waits (one public request per exchange).
+STANDBY_CLOCK_SECONDS = 60
 
 
 class Daemon:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, standby: bool = False, systemd: SystemdNotifier | None = None) -> None:
         self.settings = settings
+        self.standby = standby
+        self.systemd = systemd or SystemdNotifier(None)
         self.stop = asyncio.Event()
         self.scheduler: SubscriptionScheduler | None = None
         self._position_modes: asyncio.Task[object] | None = None
 
     async def run(self) -> None:
         settings = self.settings
-        async with daemon_lock(settings.database_url):  # first of all: a second daemon stops here, before migrating
-            await upgrade_to_head(settings.database_url)
-            db = Database(settings.database_url)
-            connectors = build_connectors(settings)
-            try:
-                await _load_markets(connectors)
-                markets = await self._market_catalog(db, connectors)
-                config = PipelineConfig.from_settings(settings)
-                plan = SendPlan(config, order_windows(settings.rate_limit_scales()))
-                pipeline = Pipeline(db, connectors, markets, config, self.stop, plan)
-                self.scheduler = SubscriptionScheduler(db, pipeline.run, plan, settings.poll_interval_seconds)
-                await self._register_periodic_jobs(markets)
-                await self.scheduler.start()
-                log.info("daemon_started", exchanges=sorted(connectors.connectors), database=db.engine.url.render_as_string())
-                await self.stop.wait()
-                log.info("daemon_stopping")
-                await self.scheduler.shutdown()
-            finally:
+        watchdog = asyncio.create_task(self.systemd.watchdog_loop(), name="systemd-watchdog")
+        connectors: ConnectorRegistry | None = None
+        keep_warm: asyncio.Task[None] | None = None
+        try:
+            if self.standby:  # connected and markets loaded before waiting: taking over costs only the lock
+                connectors = build_connectors(settings)
+                await self._stand_by(connectors)
+                keep_warm = asyncio.create_task(self._keep_warm(connectors), name="standby-keep-warm")
+            # first of all: a second daemon stops (or a standby waits) here, before migrating
+            async with daemon_lock(settings.database_url, self._lock_wait()):
+                await _cancel(keep_warm)
+                await upgrade_to_head(settings.database_url)
+                db = Database(settings.database_url)
+                if connectors is None:
+                    connectors = build_connectors(settings)
+                    await _load_markets(connectors)
+                try:
+                    await self._serve(db, connectors)
+                finally:
+                    await connectors.close()
+                    connectors = None
+                    await db.dispose()
+        except LockWaitCancelled:
+            log.info("standby_stopped")
+        finally:
+            await _cancel(keep_warm)
+            if connectors is not None:  # a standby stopped before it took over
                 await connectors.close()
-                await db.dispose()
-                log.info("daemon_stopped")
+            self.systemd.stopping("stopped")  # a no-op if STOPPING=1 went out already
+            await _cancel(watchdog)
+            self.systemd.close()
+            log.info("daemon_stopped")
+
+    async def _serve(self, db: Database, connectors: ConnectorRegistry) -> None:
+        """From loaded markets to the scheduler running, until `stop`; then let running pipelines finish."""
+        settings = self.settings
+        markets = await self._market_catalog(db, connectors)
+        config = PipelineConfig.from_settings(settings)
+        plan = SendPlan(config, order_windows(settings.rate_limit_scales()))
+        pipeline = Pipeline(db, connectors, markets, config, self.stop, plan)
+        self.scheduler = SubscriptionScheduler(db, pipeline.run, plan, settings.poll_interval_seconds)
+        await self._register_periodic_jobs(markets)
+        await self.scheduler.start()
+        log.info("daemon_started", exchanges=sorted(connectors.connectors), database=db.engine.url.render_as_string())
+        status = partial(read_summary, db)
+        self.systemd.ready(await read_status(status))
+        status_task = asyncio.create_task(self.systemd.status_loop(status, settings.poll_interval_seconds))
+        await self.stop.wait()
+        await _cancel(status_task)
+        self.systemd.stopping(f"stopping: {len(self.scheduler.running)} subscription(s) finishing their step")
+        log.info("daemon_stopping")
+        await self.scheduler.shutdown()
+
+    def _lock_wait(self) -> LockWait | None:
+        if not self.standby:
+            return None
+        return LockWait(self.settings.standby_poll_seconds, self.stop)
+
+    async def _stand_by(self, connectors: ConnectorRegistry) -> None:
+        await _load_markets(connectors)
+        log.info("standby_ready", exchanges=sorted(connectors.connectors))
+        self.systemd.ready("standby: markets loaded, waiting for the database lock held by another daemon")
+
+    async def _keep_warm(self, connectors: ConnectorRegistry) -> None:
+        """While a standby waits: clock offsets re-measured every minute, markets reloaded every
+        ARBITRAGE_MARKETS_REFRESH_MINUTES, so that a takeover hours later starts from fresh data."""
+        loop = asyncio.get_running_loop()
+        markets_due = loop.time() + self.settings.markets_refresh_minutes * 60
+        while True:
+            await asyncio.sleep(STANDBY_CLOCK_SECONDS)
+            if loop.time() >= markets_due:
+                markets_due = loop.time() + self.settings.markets_refresh_minutes * 60
+                await _load_markets(connectors, reload=True)
+            else:
+                await asyncio.gather(*(measure_clock(i, c) for i, c in connectors.connectors.items()))
 
     async def _market_catalog(self, db: Database, connectors: ConnectorRegistry) -> CachedMarketCatalog:
         """The symbol_filters cache, refreshed now (markets were just loaded). Each account's position mode is read
@@ -87,13 +152,20 @@ class Daemon:
         self.stop.set()
 
 
-async def _load_markets(connectors: ConnectorRegistry) -> None:
+async def _cancel(task: asyncio.Task[None] | None) -> None:
+    if task is not None and not task.done():
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+
+async def _load_markets(connectors: ConnectorRegistry, reload: bool = False) -> None:
     """Load every exchange's markets once, concurrently, and measure its clock. An exchange that fails now is
     retried on first use."""
     async def load(exchange_id: str) -> None:
         connector = connectors.get(exchange_id)
         try:
-            await connector.load_markets()
+            await connector.load_markets(reload=reload)
             log.info("markets_loaded", exchange=exchange_id)
         except Exception as error:  # logged and retried later; one venue down must not stop the others
             log.error("markets_load_failed", exchange=exchange_id, error=str(error))
@@ -102,7 +174,7 @@ async def _load_markets(connectors: ConnectorRegistry) -> None:
     await asyncio.gather(*(load(exchange_id) for exchange_id in connectors.connectors))
 
 
-async def run_daemon(settings: Settings) -> None:
-    daemon = Daemon(settings)
+async def run_daemon(settings: Settings, *, standby: bool = False) -> None:
+    daemon = Daemon(settings, standby=standby, systemd=SystemdNotifier.from_environment())
     daemon.install_signal_handlers()
     await daemon.run()

@@ -93,7 +93,16 @@ def simulator(
 
 
 @app.command("run")
-def run() -> None:
+def run(
+    standby: Annotated[
+        bool,
+        typer.Option(
+            "--standby",
+            help="If another daemon holds the database, wait as a hot standby (markets loaded) and take over when "
+            "it is gone, instead of exiting.",
+        ),
+    ] = False,
+) -> None:
     """Run the daemon: trade every SCHEDULED subscription at its funding time, until SIGTERM or SIGINT."""
     settings = load_cli_settings(daemon=True)
     if not settings.configured_exchanges:
@@ -105,7 +114,7 @@ def run() -> None:
     from arbitrage.db.daemon_lock import DaemonAlreadyRunning
 
     try:
-        asyncio.run(run_daemon(settings))
+        asyncio.run(run_daemon(settings, standby=standby))
     except DaemonAlreadyRunning as error:
         raise CliError(str(error), exit_code=RUNTIME_ERROR) from None
 

@@ -7,15 +7,21 @@ operating system or the database server drops when its holder dies, so a crash n
   Advisory locks are scoped to one database, which is exactly the scope wanted.
 - SQLite: `flock` on a sidecar file `<database path>.lock`, kept open while the daemon runs.
   An in-memory database is private to its process and needs no lock.
+
+A hot standby (`arbitrage run --standby`) waits for the lock instead of failing: it tries again every
+`LockWait.poll_seconds` on the same connection (or file), so it takes over within that time of the holder's
+death, and never while the holder lives.
 """
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import hashlib
 import os
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import text
@@ -46,6 +52,20 @@ class DaemonAlreadyRunning(RuntimeError):
         )
 
 
+class LockWaitCancelled(RuntimeError):
+    """A standby was told to stop before the lock became free."""
+
+
+@dataclass(frozen=True)
+class LockWait:
+    """Wait for a held lock instead of raising DaemonAlreadyRunning: try again every `poll_seconds` until it is ours
+    or `cancel` is set (then LockWaitCancelled). `on_waiting` runs once, when the first try finds it held."""
+
+    poll_seconds: float
+    cancel: asyncio.Event
+    on_waiting: Callable[[], None] | None = None
+
+
 def shown_database(database_url: str) -> str:
     """The URL as it may be printed: the password masked."""
     return make_url(database_url).render_as_string(hide_password=True)
@@ -60,24 +80,41 @@ def sqlite_lock_path(database_url: str) -> Path | None:
 
 
 @asynccontextmanager
-async def daemon_lock(database_url: str) -> AsyncIterator[None]:
-    """Hold the database's daemon lock for the block; DaemonAlreadyRunning if another process holds it."""
+async def daemon_lock(database_url: str, wait: LockWait | None = None) -> AsyncIterator[None]:
+    """Hold the database's daemon lock for the block. If another process holds it: DaemonAlreadyRunning, or with
+    `wait` the block starts once the holder is gone."""
     if database_backend(database_url) == "postgresql":
-        async with _postgres_advisory_lock(database_url):
+        async with _postgres_advisory_lock(database_url, wait):
             yield
     else:
-        with _sqlite_file_lock(database_url):
+        async with _sqlite_file_lock(database_url, wait):
             yield
+
+
+async def _acquire(database_url: str, try_lock: Callable[[], Awaitable[bool]], wait: LockWait | None) -> None:
+    """Call `try_lock` until it succeeds; once without `wait`."""
+    waiting = False
+    while not await try_lock():
+        if wait is None:
+            raise DaemonAlreadyRunning(database_url)
+        if not waiting:
+            waiting = True
+            log.info("daemon_lock_waiting", database=shown_database(database_url), poll_seconds=wait.poll_seconds)
+            if wait.on_waiting is not None:
+                wait.on_waiting()
+        with suppress(TimeoutError):
+            await asyncio.wait_for(wait.cancel.wait(), timeout=wait.poll_seconds)
+        if wait.cancel.is_set():
+            raise LockWaitCancelled(shown_database(database_url))
 
 
 @asynccontextmanager
-async def _postgres_advisory_lock(database_url: str) -> AsyncIterator[None]:
+async def _postgres_advisory_lock(database_url: str, wait: LockWait | None) -> AsyncIterator[None]:
     # NullPool: closing the connection really ends the session (and with it the lock), never parks it in a pool.
     engine = create_engine(database_url, poolclass=NullPool)
     try:
         async with engine.connect() as connection:
-            if not await _try_advisory_lock(connection):
-                raise DaemonAlreadyRunning(database_url)
+            await _acquire(database_url, lambda: _try_advisory_lock(connection), wait)
             log.info("daemon_lock_acquired", database=shown_database(database_url), key=ADVISORY_LOCK_KEY)
             try:
                 yield
@@ -102,18 +139,15 @@ async def _advisory_unlock(connection: AsyncConnection) -> None:
         log.warning("daemon_lock_unlock_failed", error=str(error))
 
 
-@contextmanager
-def _sqlite_file_lock(database_url: str) -> Iterator[None]:
+@asynccontextmanager
+async def _sqlite_file_lock(database_url: str, wait: LockWait | None) -> AsyncIterator[None]:
     path = sqlite_lock_path(database_url)
     if path is None:
         yield
         return
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise DaemonAlreadyRunning(database_url) from None
+        await _acquire(database_url, lambda: _try_flock(fd), wait)
         log.info("daemon_lock_acquired", database=shown_database(database_url), lock_file=str(path))
         try:
             yield
@@ -122,3 +156,11 @@ def _sqlite_file_lock(database_url: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+async def _try_flock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True

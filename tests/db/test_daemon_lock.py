@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from arbitrage.db.daemon_lock import DaemonAlreadyRunning, daemon_lock, sqlite_lock_path
+from arbitrage.db.daemon_lock import (
+    DaemonAlreadyRunning,
+    LockWait,
+    LockWaitCancelled,
+    daemon_lock,
+    sqlite_lock_path,
+)
 
 HOLDER_SCRIPT = """
 import asyncio, sys
@@ -154,4 +160,36 @@ def test_sqlite_lock_file_sits_next_to_the_database(url: str, lock_path: Path | 
 
 async def test_in_memory_sqlite_needs_no_lock() -> None:
     async with daemon_lock("sqlite:///:memory:"), daemon_lock("sqlite:///:memory:"):
+        pass
+
+
+async def test_a_waiting_standby_gets_the_lock_within_one_poll_of_its_release(database_url: str) -> None:
+    """`--standby`'s wait: never while the holder has it, at once (one poll) after it lets go."""
+    waiting = asyncio.Event()
+    acquired_at: list[float] = []
+
+    async def standby() -> None:
+        wait = LockWait(poll_seconds=0.05, cancel=asyncio.Event(), on_waiting=waiting.set)
+        async with daemon_lock(database_url, wait):
+            acquired_at.append(time.monotonic())
+
+    async with daemon_lock(database_url):
+        task = asyncio.create_task(standby())
+        await asyncio.wait_for(waiting.wait(), timeout=10)
+        await asyncio.sleep(0.3)
+        assert not acquired_at, "the standby took a lock that is held"
+        released_at = time.monotonic()
+    await asyncio.wait_for(task, timeout=10)
+    assert 0 <= acquired_at[0] - released_at < 0.5
+
+
+async def test_a_waiting_standby_stops_when_cancelled(database_url: str) -> None:
+    cancel = asyncio.Event()
+    async with daemon_lock(database_url):
+        task = asyncio.create_task(daemon_lock(database_url, LockWait(0.05, cancel)).__aenter__())
+        await asyncio.sleep(0.2)
+        cancel.set()
+        with pytest.raises(LockWaitCancelled):
+            await asyncio.wait_for(task, timeout=5)
+    async with daemon_lock(database_url):  # nothing left behind
         pass

@@ -1,0 +1,74 @@
+"""`arbitrage run --standby` on PostgreSQL: two real daemons, the holder killed with SIGKILL mid-trade, the standby
+takes over within seconds and finishes the cycle; every order reached the exchanges exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from daemon_process import ARBITRAGE, LogFile, add_subscription, daemon_env, start, stop, wait_for_status
+
+from arbitrage.db import repository as repo
+from arbitrage.db.session import Database
+from arbitrage.domain.status import Status
+from arbitrage.simulator.server import SimulatorServer
+
+TAKEOVER_SECONDS = 5  # the standby polls every 0.2 s here; PostgreSQL ends a killed client's session at once
+ORDER_PATHS = ("/v5/order/create", "/fapi/v1/order")  # bybit, binanceusdm
+
+
+def sent_client_order_ids(sim: SimulatorServer) -> Counter[str]:
+    """Every client order id in the order requests the simulator received (ours all start `arb-`)."""
+    ids: Counter[str] = Counter()
+    for path in ORDER_PATHS:
+        for record in sim.requests.query(path=path, method="POST"):
+            ids.update(value for value in record.params.values() if str(value).startswith("arb-"))
+    return ids
+
+
+@pytest.mark.parametrize("db_backend", ["postgres"], indirect=True)
+@pytest.mark.postgres
+async def test_standby_takes_over_a_killed_holder_and_nothing_is_sent_twice(
+    migrated_database_url: str, tmp_path: Path
+):
+    url = migrated_database_url
+    holder_log, standby_log = LogFile(tmp_path / "holder.log"), LogFile(tmp_path / "standby.log")
+    async with SimulatorServer() as sim:
+        env = daemon_env(sim, url, ARBITRAGE_STANDBY_POLL_SECONDS="0.2")
+        holder = await start([*ARBITRAGE, "run"], env, tmp_path, holder_log.path)
+        standby = None
+        try:
+            await holder_log.wait_for("daemon_started", timeout=60)
+            standby = await start([*ARBITRAGE, "run", "--standby"], env, tmp_path, standby_log.path)
+            await standby_log.wait_for("daemon_lock_waiting", timeout=60)
+            assert standby_log.events().count("markets_loaded") == len(sim.exchange_ids), "warm before waiting"
+
+            subscription_id, _ = await add_subscription(sim, url, funding_in=5)
+            await wait_for_status(url, subscription_id, (Status.OPEN,), timeout=20)
+            assert "daemon_started" not in standby_log.events(), "the standby ran while the holder lived"
+            holder.send_signal(signal.SIGKILL)
+            killed_at = asyncio.get_running_loop().time()
+            await holder.wait()
+
+            started_at = await standby_log.wait_for("daemon_started", timeout=TAKEOVER_SECONDS + 5)
+            status = await wait_for_status(url, subscription_id, (Status.COMPLETED, Status.ERROR,
+                                                                   Status.NEEDS_ATTENTION), timeout=30)
+            standby.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(standby.wait(), timeout=30)
+        finally:
+            await stop(holder)
+            if standby is not None:
+                await stop(standby)
+        sent = sent_client_order_ids(sim)
+
+    assert status is Status.COMPLETED
+    assert started_at - killed_at < TAKEOVER_SECONDS
+    async with Database(url) as db, db.unit_of_work() as session:
+        orders = await repo.orders_for(session, subscription_id)
+    recorded = sorted(order.client_order_id for order in orders)
+    assert len(recorded) == 4  # two opens (by the holder), two closes (by the standby)
+    assert sorted(sent) == recorded and set(sent.values()) == {1}, sent
+    assert standby.returncode == 0

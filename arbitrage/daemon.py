@@ -16,7 +16,7 @@ import signal
 from contextlib import suppress
 from functools import partial
 
-from arbitrage.db.daemon_lock import LockWait, LockWaitCancelled, daemon_lock
+from arbitrage.db.daemon_lock import DaemonLockLost, LockWait, LockWaitCancelled, LockWatch, daemon_lock
 from arbitrage.db.migrate import upgrade_to_head
 from arbitrage.db.session import Database
 from arbitrage.exchanges.connector import ConnectorRegistry
@@ -48,6 +48,7 @@ class Daemon:
         self.stop = asyncio.Event()
         self.scheduler: SubscriptionScheduler | None = None
         self._position_modes: asyncio.Task[object] | None = None
+        self._lock_lost: str | None = None
 
     async def run(self) -> None:
         settings = self.settings
@@ -59,8 +60,9 @@ class Daemon:
                 connectors = build_connectors(settings)
                 await self._stand_by(connectors)
                 keep_warm = asyncio.create_task(self._keep_warm(connectors), name="standby-keep-warm")
+            watch = LockWatch(settings.lock_poll_seconds, self._on_lock_lost)
             # first of all: a second daemon stops (or a standby waits) here, before migrating
-            async with daemon_lock(settings.database_url, self._lock_wait()):
+            async with daemon_lock(settings.database_url, self._lock_wait(), watch):
                 await _cancel(keep_warm)
                 await upgrade_to_head(settings.database_url)
                 db = Database(settings.database_url)
@@ -83,6 +85,8 @@ class Daemon:
             await _cancel(watchdog)
             self.systemd.close()
             log.info("daemon_stopped")
+        if self._lock_lost is not None:
+            raise DaemonLockLost(f"{self._lock_lost}; stopped (another daemon may be trading this database now)")
 
     async def _serve(self, db: Database, connectors: ConnectorRegistry) -> None:
         """From loaded markets to the scheduler running, until `stop`; then let running pipelines finish."""
@@ -96,7 +100,8 @@ class Daemon:
         await self.scheduler.start()
         log.info("daemon_started", exchanges=sorted(connectors.connectors), database=db.engine.url.render_as_string())
         status = partial(read_summary, db)
-        self.systemd.ready(await read_status(status))
+        if self.systemd.enabled:
+            self.systemd.ready(await read_status(status))
         status_task = asyncio.create_task(self.systemd.status_loop(status, settings.poll_interval_seconds))
         await self.stop.wait()
         await _cancel(status_task)
@@ -104,15 +109,20 @@ class Daemon:
         log.info("daemon_stopping")
         await self.scheduler.shutdown()
 
+    def _on_lock_lost(self, reason: str) -> None:
+        """Stop at once: whoever holds the lock now may resume the same subscriptions."""
+        self._lock_lost = reason
+        self.stop.set()
+
     def _lock_wait(self) -> LockWait | None:
         if not self.standby:
             return None
-        return LockWait(self.settings.standby_poll_seconds, self.stop)
+        return LockWait(self.settings.lock_poll_seconds, self.stop)
 
     async def _stand_by(self, connectors: ConnectorRegistry) -> None:
         await _load_markets(connectors)
         log.info("standby_ready", exchanges=sorted(connectors.connectors))
-        self.systemd.ready("standby: markets loaded, waiting for the database lock held by another daemon")
+        self.systemd.ready("standby: markets loaded, waiting for the database lock")
 
     async def _keep_warm(self, connectors: ConnectorRegistry) -> None:
         """While a standby waits: clock offsets re-measured every minute, markets reloaded every

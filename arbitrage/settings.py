@@ -115,8 +115,9 @@ class Settings(BaseSettings):
     order_timeout_seconds: float = Field(default=10, gt=0)
     # Nothing opens while an exchange's clock offset is unknown or larger than this (milliseconds).
     max_clock_skew_ms: int = Field(default=1000, ge=1, le=60000)
-    # `arbitrage run --standby` tries the database's daemon lock this often: the takeover delay after a holder dies.
-    standby_poll_seconds: float = Field(default=1, gt=0, le=60)
+    # How often the daemon lock is checked: a standby tries to take it (its takeover delay after a holder dies), the
+    # holder checks its PostgreSQL session still holds it (a daemon that lost it stops).
+    lock_poll_seconds: float = Field(default=1, gt=0, le=60)
 
     @field_validator("database_url")
     @classmethod

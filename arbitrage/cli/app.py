@@ -111,11 +111,11 @@ def run(
             "(see config/arbitrage.env.example), or point them at `arbitrage simulator --write-env FILE`"
         )
     from arbitrage.daemon import run_daemon
-    from arbitrage.db.daemon_lock import DaemonAlreadyRunning
+    from arbitrage.db.daemon_lock import DaemonAlreadyRunning, DaemonLockLost
 
     try:
         asyncio.run(run_daemon(settings, standby=standby))
-    except DaemonAlreadyRunning as error:
+    except (DaemonAlreadyRunning, DaemonLockLost) as error:
         raise CliError(str(error), exit_code=RUNTIME_ERROR) from None
 
 

@@ -127,6 +127,8 @@ class SystemdNotifier:
 
     async def status_loop(self, source: StatusSource, interval_seconds: float) -> None:
         """Refresh STATUS= from `source` every interval until cancelled; a failing source is reported, not raised."""
+        if not self.enabled:
+            return  # nobody to tell: no reads for it
         while True:
             await asyncio.sleep(interval_seconds)
             if not self._stopping:

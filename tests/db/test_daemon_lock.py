@@ -9,12 +9,14 @@ import sys
 import time
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from arbitrage.db.daemon_lock import (
     DaemonAlreadyRunning,
     LockWait,
     LockWaitCancelled,
+    LockWatch,
     daemon_lock,
     sqlite_lock_path,
 )
@@ -193,3 +195,39 @@ async def test_a_waiting_standby_stops_when_cancelled(database_url: str) -> None
             await asyncio.wait_for(task, timeout=5)
     async with daemon_lock(database_url):  # nothing left behind
         pass
+
+
+async def _terminate_lock_session(url: str) -> None:
+    """End the session holding this database's advisory lock, as a server restart or an admin would."""
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        terminated = await connection.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        assert terminated == 1
+    finally:
+        await connection.close()
+
+
+@pytest.mark.parametrize("db_backend", ["postgres"], indirect=True)
+async def test_a_lost_session_is_replaced_when_nobody_else_took_the_lock(database_url: str) -> None:
+    lost: list[str] = []
+    async with daemon_lock(database_url, watch=LockWatch(0.1, lost.append)):
+        await _terminate_lock_session(database_url)
+        await asyncio.sleep(0.5)
+        assert lost == []
+        await _assert_locked(database_url)  # held again, on a new session
+
+
+@pytest.mark.parametrize("db_backend", ["postgres"], indirect=True)
+async def test_a_lost_lock_taken_by_another_daemon_is_reported(database_url: str) -> None:
+    lost: list[str] = []
+    async with daemon_lock(database_url, watch=LockWatch(0.3, lost.append)):
+        await _terminate_lock_session(database_url)
+        async with daemon_lock(database_url, LockWait(0.01, asyncio.Event())):  # a standby takes over
+            for _ in range(100):
+                if lost:
+                    break
+                await asyncio.sleep(0.02)
+    assert lost == [f"lost the daemon lock of {database_url}: another daemon holds it now"]

@@ -8,10 +8,12 @@ import signal
 from collections import Counter
 from pathlib import Path
 
+import asyncpg
 import pytest
 from daemon_process import ARBITRAGE, LogFile, add_subscription, daemon_env, start, stop, wait_for_status
 
 from arbitrage.db import repository as repo
+from arbitrage.db.daemon_lock import LockWait, daemon_lock
 from arbitrage.db.session import Database
 from arbitrage.domain.status import Status
 from arbitrage.simulator.server import SimulatorServer
@@ -37,7 +39,7 @@ async def test_standby_takes_over_a_killed_holder_and_nothing_is_sent_twice(
     url = migrated_database_url
     holder_log, standby_log = LogFile(tmp_path / "holder.log"), LogFile(tmp_path / "standby.log")
     async with SimulatorServer() as sim:
-        env = daemon_env(sim, url, ARBITRAGE_STANDBY_POLL_SECONDS="0.2")
+        env = daemon_env(sim, url, ARBITRAGE_LOCK_POLL_SECONDS="0.2")
         holder = await start([*ARBITRAGE, "run"], env, tmp_path, holder_log.path)
         standby = None
         try:
@@ -72,3 +74,38 @@ async def test_standby_takes_over_a_killed_holder_and_nothing_is_sent_twice(
     assert len(recorded) == 4  # two opens (by the holder), two closes (by the standby)
     assert sorted(sent) == recorded and set(sent.values()) == {1}, sent
     assert standby.returncode == 0
+
+
+@pytest.mark.parametrize("db_backend", ["postgres"], indirect=True)
+@pytest.mark.postgres
+async def test_a_daemon_whose_lock_was_taken_over_stops_with_one_error_line(migrated_database_url: str,
+                                                                            tmp_path: Path):
+    """Its session ended (server restart, admin) and another daemon has the lock now: it must not trade on."""
+    url = migrated_database_url
+    log = LogFile(tmp_path / "daemon.log")
+    async with SimulatorServer() as sim:
+        daemon = await start([*ARBITRAGE, "run"], daemon_env(sim, url, ARBITRAGE_LOCK_POLL_SECONDS="0.2"), tmp_path,
+                             log.path)
+        try:
+            await log.wait_for("daemon_started", timeout=60)
+            await terminate_lock_session(url)
+            async with daemon_lock(url, LockWait(0.01, asyncio.Event())):  # the other daemon
+                await asyncio.wait_for(daemon.wait(), timeout=15)
+        finally:
+            await stop(daemon)
+    assert daemon.returncode == 1
+    errors = [line for line in log.path.read_text().splitlines() if not line.startswith("{")]
+    assert errors == [f"error: lost the daemon lock of {url}: another daemon holds it now; stopped (another daemon "
+                      "may be trading this database now)"]
+    assert "daemon_lock_lost" in log.events()
+
+
+async def terminate_lock_session(url: str) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+    finally:
+        await connection.close()

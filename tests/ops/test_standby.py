@@ -1,5 +1,6 @@
-"""`arbitrage run --standby` on PostgreSQL: two real daemons, the holder killed with SIGKILL mid-trade, the standby
-takes over within seconds and finishes the cycle; every order reached the exchanges exactly once."""
+"""`arbitrage run --standby` as real processes: on PostgreSQL the holder is killed with SIGKILL mid-trade and the
+standby takes over within seconds and finishes the cycle, every order reaching the exchanges exactly once; a
+daemon whose lock was taken over stops; a waiting standby is ready for systemd and stops cleanly."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 from daemon_process import ARBITRAGE, LogFile, add_subscription, daemon_env, start, stop, wait_for_status
+from notify_socket import notify_socket
 
 from arbitrage.db import repository as repo
 from arbitrage.db.daemon_lock import LockWait, daemon_lock
+from arbitrage.db.migrate import upgrade_to_head
 from arbitrage.db.session import Database
 from arbitrage.domain.status import Status
 from arbitrage.simulator.server import SimulatorServer
@@ -109,3 +112,26 @@ async def terminate_lock_session(url: str) -> None:
         )
     finally:
         await connection.close()
+
+
+async def test_a_waiting_standby_reports_to_systemd_and_stops_cleanly_on_sigterm(tmp_path: Path):
+    """SQLite on one host: the lock is a file lock, held here by the test."""
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    await upgrade_to_head(url)
+    log = LogFile(tmp_path / "standby.log")
+    async with SimulatorServer() as sim, daemon_lock(url):
+        with notify_socket() as sock:
+            env = daemon_env(sim, url, NOTIFY_SOCKET=sock.env_value, ARBITRAGE_LOCK_POLL_SECONDS="0.1")
+            standby = await start([*ARBITRAGE, "run", "--standby"], env, tmp_path, log.path)
+            try:
+                ready = await asyncio.to_thread(sock.wait_for, "READY", 60)
+                await log.wait_for("daemon_lock_waiting", timeout=10)
+                standby.send_signal(signal.SIGTERM)
+                await asyncio.wait_for(standby.wait(), timeout=30)
+            finally:
+                await stop(standby)
+            stopping = sock.wait_for("STOPPING", 1)
+    assert ready.fields["STATUS"].startswith("standby:")
+    assert standby.returncode == 0 and stopping.fields["STOPPING"] == "1"
+    assert "daemon_started" not in log.events()
+    assert log.events()[-2:] == ["standby_stopped", "daemon_stopped"]

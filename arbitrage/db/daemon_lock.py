@@ -140,8 +140,7 @@ async def _postgres_advisory_lock(
     engine = create_engine(database_url, poolclass=NullPool)
     held = _HeldSession(engine)
     try:
-        held.connection = await engine.connect()
-        connection = held.connection
+        connection = held.connection = await engine.connect()
         await _acquire(database_url, lambda: _try_advisory_lock(connection), wait)
         log.info("daemon_lock_acquired", database=shown_database(database_url), key=ADVISORY_LOCK_KEY)
         watcher = asyncio.create_task(held.watch(database_url, watch), name="daemon-lock-watch") if watch else None
@@ -169,13 +168,8 @@ class _HeldSession:
     async def watch(self, database_url: str, watch: LockWatch) -> None:
         while True:
             await asyncio.sleep(watch.check_seconds)
-            try:
-                assert self.connection is not None
-                await asyncio.wait_for(self.connection.scalar(text("SELECT 1")), LOCK_CHECK_TIMEOUT_SECONDS)
-                await self.connection.commit()
+            if await self._alive(database_url):
                 continue
-            except Exception as error:  # any failure: the session, and the lock with it, may be gone
-                log.error("daemon_lock_session_lost", database=shown_database(database_url), error=str(error))
             reason = await self._take_again()
             if reason is None:
                 log.warning("daemon_lock_reacquired", database=shown_database(database_url))
@@ -183,6 +177,17 @@ class _HeldSession:
             log.error("daemon_lock_lost", database=shown_database(database_url), reason=reason)
             watch.on_lost(f"lost the daemon lock of {shown_database(database_url)}: {reason}")
             return
+
+    async def _alive(self, database_url: str) -> bool:
+        if self.connection is None:
+            return False
+        try:
+            await asyncio.wait_for(self.connection.scalar(text("SELECT 1")), LOCK_CHECK_TIMEOUT_SECONDS)
+            await self.connection.commit()
+            return True
+        except Exception as error:  # any failure: the session, and the lock with it, may be gone
+            log.error("daemon_lock_session_lost", database=shown_database(database_url), error=str(error))
+            return False
 
     async def _take_again(self) -> str | None:
         """None when the lock is ours again on a new session; else why not."""

@@ -20,7 +20,6 @@ from arbitrage.simulator.server import SimulatorServer
 
 BTC = "BTC/USDT:USDT"
 ARBITRAGE = [sys.executable, "-m", "arbitrage"]
-TERMINAL = (Status.COMPLETED, Status.ERROR, Status.SKIPPED, Status.NEEDS_ATTENTION)
 
 
 def daemon_env(sim: SimulatorServer, database_url: str, **extra: str) -> dict[str, str]:
@@ -107,7 +106,9 @@ async def add_far_subscription(database_url: str, hours: float = 1) -> datetime:
     return funding_time
 
 
-async def wait_for_status(database_url: str, subscription_id: int, wanted: tuple[Status, ...], timeout: float) -> Status:
+async def wait_for_status(
+    database_url: str, subscription_id: int, wanted: tuple[Status, ...], timeout: float
+) -> Status:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     async with Database(database_url) as db:

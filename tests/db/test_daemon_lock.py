@@ -223,11 +223,20 @@ async def test_a_lost_session_is_replaced_when_nobody_else_took_the_lock(databas
 @pytest.mark.parametrize("db_backend", ["postgres"], indirect=True)
 async def test_a_lost_lock_taken_by_another_daemon_is_reported(database_url: str) -> None:
     lost: list[str] = []
-    async with daemon_lock(database_url, watch=LockWatch(0.3, lost.append)):
-        await _terminate_lock_session(database_url)
-        async with daemon_lock(database_url, LockWait(0.01, asyncio.Event())):  # a standby takes over
+    waiting, taken = asyncio.Event(), asyncio.Event()
+
+    async def standby() -> None:  # connected and polling every 10 ms before the session ends: it wins the race
+        async with daemon_lock(database_url, LockWait(0.01, asyncio.Event(), on_waiting=waiting.set)):
+            taken.set()
             for _ in range(100):
                 if lost:
-                    break
+                    return
                 await asyncio.sleep(0.02)
+
+    async with daemon_lock(database_url, watch=LockWatch(0.5, lost.append)):
+        task = asyncio.create_task(standby())
+        await asyncio.wait_for(waiting.wait(), timeout=10)
+        await _terminate_lock_session(database_url)
+        await asyncio.wait_for(task, timeout=10)
+    assert taken.is_set()
     assert lost == [f"lost the daemon lock of {database_url}: another daemon holds it now"]

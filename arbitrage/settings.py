@@ -195,6 +195,9 @@ class Settings(BaseSettings):
             raise ValueError("must be a host name or address to listen on, such as 127.0.0.1")
         return value.strip()
     auto: AutoSettings = Field(default_factory=AutoSettings)
+    # How often the daemon lock is checked: a standby tries to take it (its takeover delay after a holder dies), the
+    # holder checks its PostgreSQL session still holds it (a daemon that lost it stops).
+    lock_poll_seconds: float = Field(default=1, gt=0, le=60)
 
     @field_validator("database_url")
     @classmethod

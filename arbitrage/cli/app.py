@@ -98,7 +98,16 @@ def simulator(
 
 
 @app.command("run")
-def run() -> None:
+def run(
+    standby: Annotated[
+        bool,
+        typer.Option(
+            "--standby",
+            help="If another daemon holds the database, wait as a hot standby (markets loaded) and take over when "
+            "it is gone, instead of exiting.",
+        ),
+    ] = False,
+) -> None:
     """Run the daemon: trade every SCHEDULED subscription at its funding time, until SIGTERM or SIGINT."""
     settings = load_cli_settings(daemon=True)
     if not settings.configured_exchanges:
@@ -107,12 +116,12 @@ def run() -> None:
             "(see config/arbitrage.env.example), or point them at `arbitrage simulator --write-env FILE`"
         )
     from arbitrage.daemon import run_daemon
-    from arbitrage.db.daemon_lock import DaemonAlreadyRunning
+    from arbitrage.db.daemon_lock import DaemonAlreadyRunning, DaemonLockLost
     from arbitrage.ops.http_server import HttpListenError
 
     try:
-        asyncio.run(run_daemon(settings))
-    except (DaemonAlreadyRunning, HttpListenError) as error:
+        asyncio.run(run_daemon(settings, standby=standby))
+    except (DaemonAlreadyRunning, DaemonLockLost, HttpListenError) as error:
         raise CliError(str(error), exit_code=RUNTIME_ERROR) from None
 
 

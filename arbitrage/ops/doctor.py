@@ -17,7 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 from sqlalchemy.engine import make_url
 
 from arbitrage.db.migrate import current_revision, head_revision
@@ -94,7 +94,13 @@ def effective_configuration(settings: Settings) -> dict[str, str]:
     for name in Settings.model_fields:
         if name == "exchanges":
             continue
-        shown[ENV_PREFIX + name.upper()] = _shown(name, getattr(settings, name), settings)
+        value = getattr(settings, name)
+        if isinstance(value, BaseModel):  # a nested group such as ARBITRAGE_AUTO__*
+            for field in type(value).model_fields:
+                variable = f"{ENV_PREFIX}{name.upper()}__{field.upper()}"
+                shown[variable] = _shown(field, getattr(value, field), settings)
+            continue
+        shown[ENV_PREFIX + name.upper()] = _shown(name, value, settings)
     for exchange_id, config in settings.exchanges.items():
         if not config.configured:
             continue
@@ -114,8 +120,8 @@ def _shown(name: str, value: Any, settings: Settings) -> str:
         return MASK
     if name == "database_url":
         return _masked_database_url(value)
-    if isinstance(value, frozenset):
-        return ",".join(sorted(value)) or "none"
+    if isinstance(value, frozenset | list | tuple):
+        return ",".join(sorted(str(item) for item in value)) or "none"
     return str(value)
 
 

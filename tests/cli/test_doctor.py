@@ -112,6 +112,8 @@ def test_json_shape(run: Run, sim: Any, migrated: None, monkeypatch: pytest.Monk
     configuration = report["configuration"]
     assert configuration["ARBITRAGE_EXCHANGES__BYBIT__API_KEY"] == "***"
     assert configuration["ARBITRAGE_ALERT_URLS"] == "*** (1: json)"
+    # nested groups are shown one variable per field, as they are set
+    assert configuration["ARBITRAGE_AUTO__ENABLED"] == "False" and configuration["ARBITRAGE_AUTO__SYMBOLS"] == "none"
     assert configuration["ARBITRAGE_ALERT_STATUSES"] == "ERROR,SKIPPED"
     assert all(set(check) == {"subject", "check", "level", "detail", "fix"} for check in report["checks"])
     assert {check["level"] for check in report["checks"]} == {"ok", "warning", "problem"}

@@ -19,6 +19,7 @@ from arbitrage.exchanges.factory import build_connectors
 from arbitrage.logging import get_logger
 from arbitrage.scheduler import SubscriptionScheduler
 from arbitrage.services.account_modes import detect_position_modes
+from arbitrage.services.bad_rows import BadRowReporter
 from arbitrage.services.exchange_clocks import measure_clock
 from arbitrage.services.markets import CachedMarketCatalog
 from arbitrage.services.pipeline import Pipeline
@@ -50,7 +51,8 @@ class Daemon:
                 config = PipelineConfig.from_settings(settings)
                 plan = SendPlan(config, order_windows(settings.rate_limit_scales()))
                 pipeline = Pipeline(db, connectors, markets, config, self.stop, plan)
-                self.scheduler = SubscriptionScheduler(db, pipeline.run, plan, settings.poll_interval_seconds)
+                self.scheduler = SubscriptionScheduler(db, pipeline.run, plan, settings.poll_interval_seconds,
+                                                       BadRowReporter(pipeline.journal))
                 await self._register_periodic_jobs(markets)
                 await self.scheduler.start()
                 log.info("daemon_started", exchanges=sorted(connectors.connectors), database=db.engine.url.render_as_string())

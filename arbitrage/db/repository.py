@@ -24,12 +24,12 @@ from arbitrage.db.models import (
     SubscriptionEvent,
     utcnow,
 )
+from arbitrage.db.raw_rows import UNREADABLE_VALUE_ERRORS, UnreadableSubscription, diagnose
 from arbitrage.domain import Leg, OrderPurpose, OrderSide, Side
 from arbitrage.domain.status import CARRIES_REASON, OrderStatus, Status, check_order_transition, check_transition
 from arbitrage.logging import get_logger
 
 log = get_logger(__name__)
-
 
 
 class SubscriptionNotFound(LookupError):
@@ -106,7 +106,13 @@ async def get_subscription(session: AsyncSession, subscription_id: int) -> Subsc
 
 
 async def require_subscription(session: AsyncSession, subscription_id: int) -> Subscription:
-    subscription = await get_subscription(session, subscription_id)
+    """The row; `SubscriptionNotFound` when it is gone, `UnreadableSubscription` (naming each invalid column and
+    its stored value) when a hand edit left a value the models cannot read."""
+    try:
+        subscription = await session.get(Subscription, subscription_id)
+    except UNREADABLE_VALUE_ERRORS:
+        session.expunge_all()
+        raise UnreadableSubscription(subscription_id, await diagnose(session, subscription_id)) from None
     if subscription is None:
         raise SubscriptionNotFound(subscription_id)
     return subscription

@@ -13,14 +13,13 @@ from decimal import InvalidOperation
 from typing import Any
 
 from sqlalchemy import Text, cast, select, update
-from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arbitrage.db.models import Subscription, SubscriptionEvent, utcnow
 from arbitrage.domain.status import Status
 
 # What reading a hand-edited value raises in our column types (an enum, Decimal, datetime or leverage parse).
-UNREADABLE_VALUE_ERRORS = (ValueError, TypeError, InvalidOperation, KeyError, StatementError)
+UNREADABLE_VALUE_ERRORS = (ValueError, TypeError, InvalidOperation, KeyError)
 _KNOWN_STATUSES = [status.value for status in Status]
 _STATUS_WIDTH = 32  # subscription_events.from_status
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, NotSupportedError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arbitrage.db import raw_rows
@@ -35,10 +35,14 @@ DB_RETRY_PAUSES_SECONDS = (0.2, 0.5, 1.0, 2.0, 4.0)
 
 
 def database_unavailable(error: BaseException) -> bool:
-    """The database could not be reached or was locked: the same transaction may succeed a moment later."""
+    """The database could not be reached, refused connections or was locked: the same transaction may succeed
+    a moment later. A statement the database refused (a constraint, bad SQL or data) is not tried again."""
     if isinstance(error, DBAPIError):
-        return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
+        return error.connection_invalidated or not isinstance(error, _REFUSED_STATEMENT)
     return isinstance(error, OSError | TimeoutError)
+
+
+_REFUSED_STATEMENT = (IntegrityError, ProgrammingError, DataError, NotSupportedError)
 
 
 @dataclass(frozen=True)

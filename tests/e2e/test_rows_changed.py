@@ -157,3 +157,54 @@ async def test_a_bad_row_does_not_stop_the_others(sim, harness_factory, database
                        "ORDER BY id", id=bad)
     assert events[-1][0] == "row_invalid" and "leverage='abc'" in events[-1][1]
     assert (await raw_row(database_url, bad))["status"] == "SCHEDULED"
+
+
+async def test_an_unknown_status_found_at_start_with_open_legs_needs_attention_and_nothing_is_sent(
+    sim, harness_factory, database_url
+):
+    from test_crash_recovery import crash
+
+    subscription_id, harness = await open_subscription(sim, harness_factory, database_url)
+    await crash(harness)
+    await sql(database_url, "UPDATE subscriptions SET status = 'BOGUS' WHERE id = :id", id=subscription_id)
+    sent = len(sim.requests.query(method="POST", path="*order*"))
+    restarted = await harness_factory(database_url)
+    with structlog.testing.capture_logs() as logs:
+        await restarted.start()
+        await wait_for(lambda: _status_is(database_url, subscription_id, "NEEDS_ATTENTION"))
+    message = (await raw_row(database_url, subscription_id))["error_message"]
+    assert "status 'BOGUS' is not one the daemon knows" in message
+    assert "its orders show open positions (primary 0.01, hedge 0.01)" in message
+    assert any(line["event"] == "subscription_needs_attention" and line["log_level"] == "error" for line in logs)
+    assert len(sim.requests.query(method="POST", path="*order*")) == sent, "nothing is closed blindly"
+    assert not flat(sim, PRIMARY) and not flat(sim, HEDGE), "left for a human, who was told"
+
+
+async def test_database_connections_dropped_at_close_time_are_retried(sim, harness_factory, database_url):
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite waits out a lock (busy timeout) instead of failing; dropped connections are a server's")
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    name = url.database
+    subscription_id, harness = await open_subscription(sim, harness_factory, database_url)
+    funding = (await harness.story(subscription_id)).subscription.funding_time
+    admin = await asyncpg.connect(url.set(drivername="postgresql", database="postgres")
+                                  .render_as_string(hide_password=False))
+    with structlog.testing.capture_logs() as logs:
+        try:
+            while funding.timestamp() - sim.engine.now() / 1000 > 0.3:  # just before the close
+                await asyncio.sleep(0.05)
+            await admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+            # every connection of the daemon but the one holding its lock (losing that would end the daemon)
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid NOT IN "
+                "(SELECT pid FROM pg_locks WHERE locktype = 'advisory')", name)
+            await asyncio.sleep(1.5)
+        finally:
+            await admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+            await admin.close()
+        await wait_for(lambda: _status_is(database_url, subscription_id, "COMPLETED"))
+    assert any(line["event"] == "database_unavailable_retrying" for line in logs)
+    assert flat(sim, PRIMARY) and flat(sim, HEDGE)

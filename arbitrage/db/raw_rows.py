@@ -7,7 +7,7 @@ is written to by id only, so that nothing depends on the bad field.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import InvalidOperation
 from typing import Any
@@ -55,6 +55,14 @@ async def raw_value(session: AsyncSession, subscription_id: int, column: str) ->
     return await session.scalar(
         select(cast(Subscription.__table__.c[column], Text)).where(Subscription.__table__.c.id == subscription_id)
     )
+
+
+async def raw_columns(session: AsyncSession, subscription_id: int) -> dict[str, str | None]:
+    """Every column of the row as stored text (empty when the row is gone)."""
+    table = Subscription.__table__
+    row = (await session.execute(select(*(cast(column, Text).label(column.key) for column in table.columns))
+                                 .where(table.c.id == subscription_id))).first()
+    return dict(row._mapping) if row is not None else {}
 
 
 async def raw_status(session: AsyncSession, subscription_id: int) -> str | None:
@@ -135,6 +143,3 @@ async def add_event_if_present(
     await session.flush()
     return True
 
-
-def describe(problems: Sequence[UnreadableSubscription]) -> list[dict[str, Any]]:
-    return [{"id": problem.subscription_id, "invalid": problem.problems} for problem in problems]

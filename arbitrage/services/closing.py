@@ -64,10 +64,9 @@ async def reduce_legs(
         intents = [spec.intent(purpose, amount, ctx.client_order_id(subscription, spec.leg, purpose, number))
                    for spec, amount in remaining]
         rows = await _record(ctx, subscription, intents, row_lost)
-        outcomes = await send_orders(connectors_for(ctx, intents), intents)
-        if rows is not None:
-            await ctx.journal.record_outcomes(rows, outcomes)
-        else:
+        outcomes = await send_orders(connectors_for(ctx, intents), intents,
+                                     record=ctx.journal.outcome_recorder(rows) if rows is not None else None)
+        if rows is None:
             log.error("orders_sent_unrecorded", outcomes={o.intent.client_order_id: f"{o.state} {o.filled}"
                                                           for o in outcomes})
         next_round = []

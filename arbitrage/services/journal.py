@@ -221,6 +221,12 @@ class SubscriptionJournal:
         _copy_status(stored, subscription)
         return rows
 
+    def outcome_recorder(self, rows: Sequence[Order]) -> Callable[[int, SendOutcome], Awaitable[None]]:
+        """For `send_orders(record=...)`: each order's outcome stored on its row as soon as it is known."""
+        async def record(index: int, outcome: SendOutcome) -> None:
+            await self.record_outcomes([rows[index]], [outcome])
+        return record
+
     async def record_outcomes(self, rows: Sequence[Order], outcomes: Sequence[SendOutcome]) -> None:
         """Store what the exchanges answered. A database failure here must not stop the decisions that follow
         (they use the outcomes in memory), so it is logged loudly instead of raised."""

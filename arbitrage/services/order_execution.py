@@ -9,6 +9,7 @@ window has closed and a lookup still finds nothing. Nothing here re-sends an ord
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -86,17 +87,28 @@ class SendOutcome:
         return OrderStatus.PARTIALLY_FILLED
 
 
+# Stores one order's outcome (its index in the intents, the outcome) the moment it is known.
+OutcomeRecorder = Callable[[int, "SendOutcome"], Awaitable[None]]
+
+
 async def send_orders(
     connectors: dict[str, ExchangeConnector], intents: list[OrderIntent], *, execute_before: datetime | None = None,
-    probes: dict[str, PositionProbe] | None = None,
+    probes: dict[str, PositionProbe] | None = None, record: OutcomeRecorder | None = None,
 ) -> list[SendOutcome]:
     """Send every intent at once; one outcome per intent, in order. Never raises for an exchange failure.
-    `probes` (by client order id) tell what an exchange's position shows an order may have opened."""
+    `probes` (by client order id) tell what an exchange's position shows an order may have opened. `record`
+    stores each outcome as soon as it is known, without waiting for the other orders: a daemon that dies while
+    one leg is still in doubt keeps what the exchange said about the other (a rejection and its code)."""
     probes = probes or {}
-    return list(await asyncio.gather(*(
-        send_order(connectors[i.exchange], i, execute_before=execute_before, probe=probes.get(i.client_order_id))
-        for i in intents
-    )))
+
+    async def one(index: int, intent: OrderIntent) -> SendOutcome:
+        outcome = await send_order(connectors[intent.exchange], intent, execute_before=execute_before,
+                                   probe=probes.get(intent.client_order_id))
+        if record is not None:
+            await record(index, outcome)
+        return outcome
+
+    return list(await asyncio.gather(*(one(index, intent) for index, intent in enumerate(intents))))
 
 
 async def send_order(

@@ -11,10 +11,9 @@ import asyncio
 import signal
 from contextlib import suppress
 
-from arbitrage.db.daemon_lock import daemon_lock
-from arbitrage.db.migrate import upgrade_to_head
+from arbitrage.db.startup import ready_database
 from arbitrage.db.session import Database
-from arbitrage.exchanges.connector import ConnectorRegistry
+from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError
 from arbitrage.exchanges.factory import build_connectors
 from arbitrage.logging import get_logger
 from arbitrage.scheduler import SubscriptionScheduler
@@ -41,8 +40,7 @@ class Daemon:
 
     async def run(self) -> None:
         settings = self.settings
-        async with daemon_lock(settings.database_url):  # first of all: a second daemon stops here, before migrating
-            await upgrade_to_head(settings.database_url)
+        async with ready_database(settings.database_url):  # first of all: a second daemon stops here, then migrate
             db = Database(settings.database_url)
             connectors = build_connectors(settings)
             try:
@@ -97,6 +95,13 @@ async def _load_markets(connectors: ConnectorRegistry) -> None:
         try:
             await connector.load_markets()
             log.info("markets_loaded", exchange=exchange_id)
+        except ExchangeError as error:  # logged and retried later; one venue down must not stop the others
+            if error.retryable:  # no (usable) answer: name the exchange and what to check
+                log.error("exchange_unreachable_at_start", exchange=exchange_id, error=error.user_message,
+                          hint=f"check the network and ARBITRAGE_EXCHANGES__{exchange_id.upper()}__BASE_URL; "
+                          "it is tried again on first use")
+            else:
+                log.error("markets_load_failed", exchange=exchange_id, error=error.user_message)
         except Exception as error:  # logged and retried later; one venue down must not stop the others
             log.error("markets_load_failed", exchange=exchange_id, error=str(error))
         await measure_clock(exchange_id, connector)

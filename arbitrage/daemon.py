@@ -22,6 +22,7 @@ from arbitrage.services.bad_rows import BadRowReporter
 from arbitrage.services.exchange_clocks import measure_clock
 from arbitrage.services.markets import CachedMarketCatalog
 from arbitrage.services.pipeline import Pipeline
+from arbitrage.services.position_audit import audit_positions
 from arbitrage.services.pipeline_config import PipelineConfig
 from arbitrage.services.send_plan import SendPlan, order_windows
 from arbitrage.settings import Settings
@@ -37,6 +38,7 @@ class Daemon:
         self.stop = asyncio.Event()
         self.scheduler: SubscriptionScheduler | None = None
         self._position_modes: asyncio.Task[object] | None = None
+        self._audit: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         settings = self.settings
@@ -46,6 +48,8 @@ class Daemon:
             try:
                 await _load_markets(connectors)
                 markets = await self._market_catalog(db, connectors)
+                # Positions no subscription explains are reported, never traded; in the background, off the start.
+                self._audit = asyncio.create_task(self._audit_positions(db, connectors), name="audit-positions")
                 config = PipelineConfig.from_settings(settings)
                 plan = SendPlan(config, order_windows(settings.rate_limit_scales()))
                 pipeline = Pipeline(db, connectors, markets, config, self.stop, plan)
@@ -58,9 +62,18 @@ class Daemon:
                 log.info("daemon_stopping")
                 await self.scheduler.shutdown()
             finally:
+                if self._audit is not None and not self._audit.done():
+                    self._audit.cancel()
+                    await asyncio.gather(self._audit, return_exceptions=True)
                 await connectors.close()
                 await db.dispose()
                 log.info("daemon_stopped")
+
+    async def _audit_positions(self, db: Database, connectors: ConnectorRegistry) -> None:
+        try:
+            await audit_positions(db, connectors)
+        except Exception:  # a report only: it must never stop the daemon
+            log.exception("positions_audit_failed")
 
     async def _market_catalog(self, db: Database, connectors: ConnectorRegistry) -> CachedMarketCatalog:
         """The symbol_filters cache, refreshed now (markets were just loaded). Each account's position mode is read

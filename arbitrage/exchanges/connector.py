@@ -290,6 +290,9 @@ class ExchangeConnector(Protocol):
     async def fetch_positions(self, symbol: str) -> list[PositionReport]:
         """Open (non-zero) positions in `symbol`."""
 
+    async def fetch_all_positions(self) -> list[PositionReport]:
+        """Every open (non-zero) position of the account, in USDT perpetuals."""
+
     async def fetch_funding_payments(self, symbol: str, since: datetime) -> list[FundingPaymentReport]: ...
 
     async def fetch_balance(self, currency: str = "USDT") -> BalanceReport: ...

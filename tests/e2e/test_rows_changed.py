@@ -5,6 +5,7 @@ closed on schedule, and the row says NEEDS_ATTENTION (written by id), with an ER
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,7 +14,8 @@ from e2e_harness import ORDER_PATHS, DaemonHarness
 from sqlalchemy import text
 
 from arbitrage.db.session import create_engine
-from arbitrage.domain import Side
+from arbitrage.domain import OrderSide, Side
+from arbitrage.exchanges.factory import build_connectors
 from arbitrage.domain.status import Status
 
 BTC = "BTC/USDT:USDT"
@@ -208,3 +210,34 @@ async def test_database_connections_dropped_at_close_time_are_retried(sim, harne
         await wait_for(lambda: _status_is(database_url, subscription_id, "COMPLETED"))
     assert any(line["event"] == "database_unavailable_retrying" for line in logs)
     assert flat(sim, PRIMARY) and flat(sim, HEDGE)
+
+
+async def test_positions_no_subscription_explains_are_reported_at_start_and_never_closed(
+    sim, harness_factory, database_url
+):
+    """A position left by a deleted row (or opened by hand) is reported: log only when no subscription trades
+    that symbol, and an event on the subscriptions that do when it is larger than what they explain."""
+    harness = await harness_factory(database_url)
+    explained, _ = await harness.subscribe(PRIMARY, HEDGE, Side.SHORT, funding_in=600)
+    venue = sim.engine.venue(HEDGE)
+    connectors = build_connectors(harness.settings)  # a human trading by hand on the same account
+    try:
+        for symbol in ("ETH/USDT:USDT", BTC):
+            await connectors.get(HEDGE).load_markets()
+            await connectors.get(HEDGE).create_market_order(symbol, OrderSide.BUY, Decimal("0.01"),
+                                                             f"byhand-{symbol[:3]}")
+    finally:
+        await connectors.close()
+    sent = len(sim.requests.query(method="POST", path="*order*"))
+    with structlog.testing.capture_logs() as logs:
+        await harness.start()
+        await wait_for(lambda: _logged_info(logs, "positions_audited"))
+    reports = {line["symbol"]: line for line in logs if line["event"] == "position_unexplained"}
+    assert set(reports) == {"ETH/USDT:USDT", BTC}
+    assert reports["ETH/USDT:USDT"]["recorded_on"].startswith("log only")
+    assert reports[BTC]["subscriptions"] == [explained] and reports[BTC]["log_level"] == "error"
+    events = await sql(database_url, "SELECT event, message FROM subscription_events WHERE subscription_id = :id "
+                       "ORDER BY id", id=explained)
+    assert events[-1][0] == "position_unexplained" and "it is not closed by the daemon" in events[-1][1]
+    assert len(sim.requests.query(method="POST", path="*order*")) == sent, "nothing was closed"
+    assert venue.position_views(venue.default_account(), BTC) != []

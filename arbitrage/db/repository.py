@@ -24,7 +24,7 @@ from arbitrage.db.models import (
     SubscriptionEvent,
     utcnow,
 )
-from arbitrage.db.raw_rows import UNREADABLE_VALUE_ERRORS, UnreadableSubscription, diagnose
+from arbitrage.db.raw_rows import UNREADABLE_VALUE_ERRORS, UnreadableSubscription, diagnose, readable_subscriptions
 from arbitrage.domain import Leg, OrderPurpose, OrderSide, Side
 from arbitrage.domain.status import CARRIES_REASON, OrderStatus, Status, check_order_transition, check_transition
 from arbitrage.logging import get_logger
@@ -121,13 +121,21 @@ async def require_subscription(session: AsyncSession, subscription_id: int) -> S
 async def list_subscriptions(
     session: AsyncSession, status: Status | Iterable[Status] | None = None
 ) -> Sequence[Subscription]:
-    """Ordered by funding time, then id. `status` filters on one status or any of several."""
+    """Ordered by funding time, then id. `status` filters on one status or any of several. A row edited by hand
+    into values the models cannot read is left out (with a warning naming it), never fatal to the others."""
     query = select(Subscription).order_by(Subscription.funding_time, Subscription.id)
-    if isinstance(status, Status | str):
-        query = query.where(Subscription.status == Status(status))
-    elif status is not None:
-        query = query.where(Subscription.status.in_([Status(s) for s in status]))
-    return (await session.scalars(query)).all()
+    statuses = None if status is None else [Status(status)] if isinstance(status, Status | str) else [
+        Status(s) for s in status]
+    if statuses is not None:
+        query = query.where(Subscription.status.in_(statuses))
+    try:
+        return (await session.scalars(query)).all()
+    except UNREADABLE_VALUE_ERRORS:
+        session.expunge_all()
+    readable, unreadable = await readable_subscriptions(session, statuses)
+    for problem in unreadable:
+        log.warning("subscription_row_unreadable", subscription_id=problem.subscription_id, invalid=problem.problems)
+    return sorted(readable, key=lambda subscription: (subscription.funding_time, subscription.id))
 
 
 # Events of an ERROR reached by unwinding a leg that had executed.

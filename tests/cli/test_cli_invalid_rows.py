@@ -80,3 +80,13 @@ def test_show_an_unreadable_row_marks_the_invalid_column_with_its_raw_value(run:
     assert detail["subscription"]["invalid"] == {"status": "'BOGUS'"}
     assert detail["subscription"]["stored"]["primary_exchange"] == "bybit"
     assert [event["event"] for event in detail["events"]] == ["created"]
+
+
+def test_subscribe_works_next_to_an_unreadable_row(run: Any, db_url: str, sim: object) -> None:
+    from test_cli import SUBSCRIBE
+
+    asyncio.run(_prepare(db_url, [("leverage", "abc")]))
+    result = run(*SUBSCRIBE)
+    assert result.exit_code == 0, result.stderr
+    listed = json.loads(run("list", "--json").stdout)
+    assert len(listed) == 4 and sum("invalid" in row for row in listed) == 1

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from arbitrage.db import raw_rows
 from arbitrage.domain import Leg
 from arbitrage.domain.reconcile import open_exposure
+from arbitrage.domain.status import IN_PROGRESS, Status
 from arbitrage.logging import get_logger
 from arbitrage.services.journal import SubscriptionJournal
 
@@ -36,6 +37,9 @@ class BadRowReporter:
             await self._report_one(subscription_id, problem)
 
     async def _report_one(self, subscription_id: int, problem: str) -> None:
+        stored = await self.journal.raw_status(subscription_id)
+        if stored is None or (raw_rows.is_known_status(stored) and Status(stored) not in IN_PROGRESS):
+            return  # deleted, or settled meanwhile (a pipeline that held it flagged it as it ended)
         try:
             orders = await self.journal.orders(subscription_id)
         except Exception as error:  # an order row edited into garbage too: say so, assume exposure

@@ -45,7 +45,7 @@ async def raw_row(url: str, subscription_id: int) -> dict[str, Any] | None:
     return dict(rows[0]._mapping) if rows else None
 
 
-async def wait_for(condition: Any, timeout: float = 20) -> None:
+async def wait_for(condition: Any, timeout: float = 30) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not await condition():

@@ -241,3 +241,13 @@ async def test_positions_no_subscription_explains_are_reported_at_start_and_neve
     assert events[-1][0] == "position_unexplained" and "it is not closed by the daemon" in events[-1][1]
     assert len(sim.requests.query(method="POST", path="*order*")) == sent, "nothing was closed"
     assert venue.position_views(venue.default_account(), BTC) != []
+
+
+async def test_an_amount_edited_while_open_closes_exactly_what_was_opened(sim, harness_factory, database_url):
+    subscription_id, harness = await open_subscription(sim, harness_factory, database_url)
+    await sql(database_url, "UPDATE subscriptions SET amount = 5 WHERE id = :id", id=subscription_id)
+    await wait_for(lambda: _status_is(database_url, subscription_id, "COMPLETED"))
+    closes = await sql(database_url, "SELECT amount, filled FROM orders WHERE subscription_id = :id AND "
+                       "purpose = 'CLOSE'", id=subscription_id)
+    assert [(Decimal(str(a)), Decimal(str(f))) for a, f in closes] == [(Decimal("0.01"), Decimal("0.01"))] * 2
+    assert flat(sim, PRIMARY) and flat(sim, HEDGE)

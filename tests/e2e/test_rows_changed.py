@@ -251,3 +251,19 @@ async def test_an_amount_edited_while_open_closes_exactly_what_was_opened(sim, h
                        "purpose = 'CLOSE'", id=subscription_id)
     assert [(Decimal(str(a)), Decimal(str(f))) for a, f in closes] == [(Decimal("0.01"), Decimal("0.01"))] * 2
     assert flat(sim, PRIMARY) and flat(sim, HEDGE)
+
+
+async def test_an_opening_row_set_to_garbage_before_the_trigger_sends_nothing(sim, harness_factory, database_url):
+    harness = await harness_factory(database_url, leverage_sync_ahead_seconds=3)
+    subscription_id, funding_time = await harness.subscribe(PRIMARY, HEDGE, Side.SHORT, funding_in=6)
+    await harness.start()
+    await wait_for(lambda: _status_is(database_url, subscription_id, "OPENING"))
+    with structlog.testing.capture_logs() as logs:
+        await sql(database_url, "UPDATE subscriptions SET status = 'BOGUS' WHERE id = :id", id=subscription_id)
+        await wait_for(lambda: _logged(logs, "subscription_changed_before_trigger"))
+    await asyncio.sleep(max(0.0, funding_time.timestamp() - sim.engine.now() / 1000))  # past the trigger
+    orders = await sql(database_url, "SELECT status, error_message FROM orders WHERE subscription_id = :id",
+                       id=subscription_id)
+    assert {row[0] for row in orders} == {"FAILED"}
+    assert all("its status was set outside the daemon to 'BOGUS'" in row[1] for row in orders)
+    assert harness.requests(PRIMARY, ORDER_PATHS[PRIMARY]) == [] == harness.requests(HEDGE, ORDER_PATHS[HEDGE])

@@ -16,10 +16,10 @@ import signal
 from contextlib import suppress
 from functools import partial
 
-from arbitrage.db.daemon_lock import DaemonLockLost, LockWait, LockWaitCancelled, LockWatch, daemon_lock
-from arbitrage.db.migrate import upgrade_to_head
+from arbitrage.db.daemon_lock import DaemonLockLost, LockWait, LockWaitCancelled, LockWatch
+from arbitrage.db.startup import ready_database
 from arbitrage.db.session import Database
-from arbitrage.exchanges.connector import ConnectorRegistry
+from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError
 from arbitrage.exchanges.factory import build_connectors
 from arbitrage.logging import get_logger
 from arbitrage.ops.alerts import start_alerts
@@ -29,9 +29,11 @@ from arbitrage.ops.systemd import SystemdNotifier, read_status
 from arbitrage.scheduler import SubscriptionScheduler
 from arbitrage.services.account_modes import detect_position_modes
 from arbitrage.services.auto_subscribe import AutoSubscriber, OpportunitySource
+from arbitrage.services.bad_rows import BadRowReporter
 from arbitrage.services.exchange_clocks import measure_clock
 from arbitrage.services.markets import CachedMarketCatalog
 from arbitrage.services.pipeline import Pipeline
+from arbitrage.services.position_audit import audit_positions
 from arbitrage.services.pipeline_config import PipelineConfig
 from arbitrage.services.send_plan import SendPlan, order_windows
 from arbitrage.services.scanner import scan_opportunities
@@ -57,6 +59,7 @@ class Daemon:
         self.scheduler: SubscriptionScheduler | None = None
         self._position_modes: asyncio.Task[object] | None = None
         self._lock_lost: str | None = None
+        self._audit: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         settings = self.settings
@@ -70,9 +73,8 @@ class Daemon:
                 keep_warm = asyncio.create_task(self._keep_warm(connectors), name="standby-keep-warm")
             watch = LockWatch(settings.lock_poll_seconds, self._on_lock_lost)
             # first of all: a second daemon stops (or a standby waits) here, before migrating
-            async with daemon_lock(settings.database_url, self._lock_wait(), watch):
+            async with ready_database(settings.database_url, self._lock_wait(), watch):  # then the schema
                 await _cancel(keep_warm)
-                await upgrade_to_head(settings.database_url)
                 db = Database(settings.database_url)
                 fresh = connectors is None
                 if connectors is None:
@@ -105,11 +107,14 @@ class Daemon:
         """From loaded markets to the scheduler running, until `stop`; then let running pipelines finish."""
         settings = self.settings
         markets = await self._market_catalog(db, connectors)
+        # Positions no subscription explains are reported, never traded; in the background, off the start.
+        self._audit = asyncio.create_task(self._audit_positions(db, connectors), name="audit-positions")
         config = PipelineConfig.from_settings(settings)
         plan = SendPlan(config, order_windows(settings.rate_limit_scales()))
         pipeline = Pipeline(db, connectors, markets, config, self.stop, plan)
         alerts = start_alerts(settings, pipeline.journal)  # off the trading path: a queue and a task
-        self.scheduler = SubscriptionScheduler(db, pipeline.run, plan, settings.poll_interval_seconds)
+        self.scheduler = SubscriptionScheduler(db, pipeline.run, plan, settings.poll_interval_seconds,
+                                               BadRowReporter(pipeline.journal))
         await self._register_periodic_jobs(markets)
         self._register_auto_subscribe(db, connectors, markets)
         await self.scheduler.start()
@@ -123,6 +128,7 @@ class Daemon:
         self.systemd.stopping(f"stopping: {len(self.scheduler.running)} subscription(s) finishing their step")
         log.info("daemon_stopping")
         await self.scheduler.shutdown()
+        await _cancel(self._audit)
         await alerts.close()  # the last status changes' alerts get a few seconds to go out
 
     def _on_lock_lost(self, reason: str) -> None:
@@ -154,6 +160,12 @@ class Daemon:
                 await _load_markets(connectors, reload=True)
             else:
                 await asyncio.gather(*(measure_clock(i, c) for i, c in connectors.connectors.items()))
+
+    async def _audit_positions(self, db: Database, connectors: ConnectorRegistry) -> None:
+        try:
+            await audit_positions(db, connectors)
+        except Exception:  # a report only: it must never stop the daemon
+            log.exception("positions_audit_failed")
 
     async def _market_catalog(self, db: Database, connectors: ConnectorRegistry) -> CachedMarketCatalog:
         """The symbol_filters cache, refreshed now (markets were just loaded). Each account's position mode is read
@@ -209,6 +221,13 @@ async def _load_markets(connectors: ConnectorRegistry, reload: bool = False) -> 
         try:
             await connector.load_markets(reload=reload)
             log.info("markets_loaded", exchange=exchange_id)
+        except ExchangeError as error:  # logged and retried later; one venue down must not stop the others
+            if error.retryable:  # no (usable) answer: name the exchange and what to check
+                log.error("exchange_unreachable_at_start", exchange=exchange_id, error=error.user_message,
+                          hint=f"check the network and ARBITRAGE_EXCHANGES__{exchange_id.upper()}__BASE_URL; "
+                          "it is tried again on first use")
+            else:
+                log.error("markets_load_failed", exchange=exchange_id, error=error.user_message)
         except Exception as error:  # logged and retried later; one venue down must not stop the others
             log.error("markets_load_failed", exchange=exchange_id, error=str(error))
         await measure_clock(exchange_id, connector)

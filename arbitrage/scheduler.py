@@ -15,10 +15,11 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from arbitrage.db import repository as repo
+from arbitrage.db import raw_rows
 from arbitrage.db.session import Database
 from arbitrage.domain.status import IN_PROGRESS, Status
 from arbitrage.logging import get_logger
+from arbitrage.services.bad_rows import BadRowReporter, describe_unreadable
 from arbitrage.services.clock import utcnow
 from arbitrage.services.send_plan import SendPlan
 
@@ -34,8 +35,10 @@ class SubscriptionScheduler:
         run_pipeline: Callable[[int], Awaitable[None]],
         plan: SendPlan,
         poll_interval_seconds: float,
+        bad_rows: BadRowReporter | None = None,
     ) -> None:
         self._db = db
+        self._bad_rows = bad_rows
         self._run_pipeline = run_pipeline
         self._plan = plan
         self._poll_interval = poll_interval_seconds
@@ -73,10 +76,18 @@ class SubscriptionScheduler:
         try:
             async with self._db.unit_of_work() as session:
                 # After a restart SYNCING_LEVERAGE and OPEN rows resume; OPENING and CLOSING rows are released or
-                # recovered by the pipeline (services/recovery.py).
-                pending = await repo.list_subscriptions(session, IN_PROGRESS)
+                # recovered by the pipeline (services/recovery.py). A row edited into values the daemon cannot
+                # read is reported (services/bad_rows.py) and never stops the others.
+                pending, unreadable = await raw_rows.readable_subscriptions(session, IN_PROGRESS)
+                unknown = await raw_rows.unknown_status_rows(session)
         except asyncio.CancelledError:
             return  # the scheduler is shutting down; the next start reads the database again
+        pending.sort(key=lambda subscription: (subscription.funding_time, subscription.id))
+        problems = {problem.subscription_id: describe_unreadable(problem) for problem in unreadable}
+        problems.update({subscription_id: f"status {status!r} is not one the daemon knows"
+                         for subscription_id, status in unknown})
+        if problems and self._bad_rows is not None:
+            await self._bad_rows.report(problems, skip=self.running)
         self._plan.plan(pending)  # triggers moved earlier where an exchange's order limits are full
         now = utcnow()
         wanted: dict[int, datetime] = {}
@@ -86,7 +97,8 @@ class SubscriptionScheduler:
             at = self._plan.prepare_time(subscription) if subscription.status is Status.SCHEDULED else now
             wanted[subscription.id] = max(at, now)
         for subscription_id in set(self._planned) - set(wanted):
-            self._remove(subscription_id)  # cancelled or otherwise finished elsewhere
+            # cancelled or otherwise finished elsewhere, or reported above as a row the daemon cannot drive
+            self._remove(subscription_id, problems.get(subscription_id))
         self._plan.keep_only({subscription.id for subscription in pending})
         for subscription_id, at in wanted.items():
             planned = self._planned.get(subscription_id)
@@ -102,13 +114,16 @@ class SubscriptionScheduler:
             log.info("subscription_scheduled", subscription_id=subscription_id, prepare_at=at.isoformat())
         self._planned[subscription_id] = at
 
-    def _remove(self, subscription_id: int) -> None:
+    def _remove(self, subscription_id: int, problem: str | None = None) -> None:
         self._planned.pop(subscription_id, None)
         try:
             self._scheduler.remove_job(_job_id(subscription_id))
-            log.info("subscription_unscheduled", subscription_id=subscription_id)
         except JobLookupError:
-            pass
+            return
+        if problem is None:
+            log.info("subscription_unscheduled", subscription_id=subscription_id)
+        else:
+            log.error("subscription_unscheduled", subscription_id=subscription_id, problem=problem)
 
     async def _fire(self, subscription_id: int) -> None:
         """Hand the pipeline to a task of its own: APScheduler cancels its job tasks on shutdown, and a pipeline

@@ -117,12 +117,15 @@ def run(
         )
     from arbitrage.daemon import run_daemon
     from arbitrage.db.daemon_lock import DaemonAlreadyRunning, DaemonLockLost
+    from arbitrage.db.startup import DatabaseUnreachable
     from arbitrage.ops.http_server import HttpListenError
 
     try:
         asyncio.run(run_daemon(settings, standby=standby))
     except (DaemonAlreadyRunning, DaemonLockLost, HttpListenError) as error:
         raise CliError(str(error), exit_code=RUNTIME_ERROR) from None
+    except DatabaseUnreachable as error:
+        raise CliError(str(error), exit_code=RUNTIME_ERROR) from error.__cause__
 
 
 @app.command("demo")
@@ -163,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         stderr.print(f"error: {redact_text(_usage_line(error))}", markup=False)
         return error.exit_code
     except CliError as error:
+        if debug_enabled() and error.__cause__ is not None:  # a library failure behind the one line
+            stderr.print(redact_text("".join(traceback.format_exception(error.__cause__))), markup=False)
         for line in error.lines:
             stderr.print(f"error: {redact_text(line)}", markup=False)
         return error.exit_code

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from rich.console import Console
 from sqlalchemy.exc import DBAPIError
 
+from arbitrage.db.startup import database_unreachable
 from arbitrage.db.migrate import current_revision, upgrade_to_head
 from arbitrage.db.session import Database
 from arbitrage.logging import configure_logging, register_secrets
@@ -127,7 +128,7 @@ async def opening_database(settings: Settings, step: Awaitable[T]) -> T:
     except (DBAPIError, OSError) as error:
         path = sqlite_path(settings.database_url)
         if path is None:
-            raise
+            raise CliError(database_unreachable(settings.database_url, error), exit_code=RUNTIME_ERROR) from error
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         raise CliError(f"cannot open the SQLite database {path}: {reason}", exit_code=RUNTIME_ERROR) from None
 

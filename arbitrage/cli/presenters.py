@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ from arbitrage.db.models import (
     Subscription,
     SubscriptionEvent,
 )
+from arbitrage.db.raw_rows import UnreadableSubscription
 from arbitrage.db.session import json_default
 from arbitrage.domain.status import IN_PROGRESS
 from arbitrage.services.pipeline_config import PipelineConfig
@@ -113,8 +115,38 @@ def subscription_to_dict(subscription: Subscription, config: PipelineConfig) -> 
     return row
 
 
-def subscriptions_table(subscriptions: Sequence[Subscription], now: datetime, default_leverage: int) -> Table:
-    """Fits 80 columns for the usual rows; a longer cell wraps instead of being cut."""
+@dataclass(frozen=True)
+class InvalidRow:
+    """A subscription row the models cannot read (edited by hand): its columns as stored text."""
+
+    problem: UnreadableSubscription
+    columns: dict[str, str | None]
+
+
+def invalid_row_to_dict(row: UnreadableSubscription | InvalidRow) -> dict[str, Any]:
+    """`{"id": 5, "invalid": {"status": "'BOGUS'"}}` (+ every column as stored text, for `show`)."""
+    problem = row.problem if isinstance(row, InvalidRow) else row
+    shown: dict[str, Any] = {"id": problem.subscription_id, "invalid": problem.problems}
+    if isinstance(row, InvalidRow):
+        shown["stored"] = row.columns
+    return shown
+
+
+def invalid_detail_table(row: InvalidRow) -> Table:
+    table = Table("field", "value", title=f"subscription {row.problem.subscription_id} (INVALID ROW)",
+                  show_header=False)
+    for key, value in row.columns.items():
+        invalid = key in row.problem.problems
+        table.add_row(key, f"INVALID: {value!r}" if invalid else ("-" if value is None else value))
+    return table
+
+
+def subscriptions_table(
+    subscriptions: Sequence[Subscription], now: datetime, default_leverage: int,
+    invalid: Sequence[UnreadableSubscription] = (),
+) -> Table:
+    """Fits 80 columns for the usual rows; a longer cell wraps instead of being cut. Rows that cannot be read
+    come last, marked invalid with their raw values."""
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False, show_edge=False)
     for header, justify in _LIST_COLUMNS:
         table.add_column(header, justify=justify, overflow="fold", no_wrap=header in _UNBROKEN)
@@ -130,6 +162,9 @@ def subscriptions_table(subscriptions: Sequence[Subscription], now: datetime, de
             format_time_left(subscription.funding_time, now) if live else "",
             str(subscription.status),
         )
+    for problem in invalid:
+        shown = ", ".join(f"{column}={value}" for column, value in problem.problems.items())
+        table.add_row(str(problem.subscription_id), f"invalid row: {shown}", "", "", "", "", "", "INVALID")
     return table
 
 

@@ -24,6 +24,9 @@ from arbitrage.cli.context import (
     stdout_console,
 )
 from arbitrage.cli.presenters import (
+    InvalidRow,
+    invalid_detail_table,
+    invalid_row_to_dict,
     events_table,
     orders_table,
     payments_table,
@@ -33,6 +36,7 @@ from arbitrage.cli.presenters import (
     subscriptions_table,
 )
 from arbitrage.cli.validation import SubscribeInput, validate_subscribe
+from arbitrage.db import raw_rows
 from arbitrage.db import repository as repo
 from arbitrage.db.models import FundingPayment, Order, Subscription, SubscriptionEvent
 from arbitrage.domain import EXCHANGE_IDS
@@ -48,7 +52,7 @@ from arbitrage.services.subscription_trader_checks import CredentialsRejected
 from arbitrage.settings import Settings
 
 _EXCHANGES = ", ".join(EXCHANGE_IDS)
-_Detail = tuple[Subscription, list[Order], list[SubscriptionEvent], list[FundingPayment]]
+_Detail = tuple[Subscription | InvalidRow, list[Order], list[SubscriptionEvent], list[FundingPayment]]
 # Ids are 64-bit integers in both databases: a larger number is a usage error, not an overflow.
 MAX_ID = 2**63 - 1
 IdArgument = Annotated[int, typer.Argument(metavar="ID", help="Subscription id.", min=1, max=MAX_ID)]
@@ -183,22 +187,25 @@ def list_subscriptions(
     wanted = parse_status(status) if status is not None else None
     settings = load_cli_settings()
 
-    async def fetch() -> list[Subscription]:
+    async def fetch() -> tuple[list[Subscription], list[raw_rows.UnreadableSubscription]]:
         async with open_existing_database(settings) as database:
             if database is None:
-                return []
+                return [], []
             async with database.unit_of_work() as session:
-                return list(await repo.list_subscriptions(session, wanted))
+                # A row edited by hand into values the models cannot read is listed as invalid, never fatal.
+                return await raw_rows.readable_subscriptions(session, [wanted] if wanted else None)
 
-    subscriptions = asyncio.run(fetch())
+    subscriptions, invalid = asyncio.run(fetch())
+    subscriptions.sort(key=lambda subscription: (subscription.funding_time, subscription.id))
     if json_output:
         config = PipelineConfig.from_settings(settings)
-        print_json([subscription_to_dict(subscription, config) for subscription in subscriptions])
+        print_json([subscription_to_dict(subscription, config) for subscription in subscriptions]
+                   + [invalid_row_to_dict(row) for row in invalid])
         return
-    if not subscriptions:
+    if not subscriptions and not invalid:
         typer.echo("no subscriptions" + (f" in status {wanted}" if wanted else ""))
         return
-    stdout_console().print(subscriptions_table(subscriptions, datetime.now(UTC), settings.default_leverage))
+    stdout_console().print(subscriptions_table(subscriptions, datetime.now(UTC), settings.default_leverage, invalid))
 
 
 def show(subscription_id: IdArgument, json_output: JsonFlag = False) -> None:
@@ -214,7 +221,8 @@ def show(subscription_id: IdArgument, json_output: JsonFlag = False) -> None:
     if json_output:
         print_json(
             {
-                "subscription": subscription_to_dict(subscription, config),
+                "subscription": subscription_to_dict(subscription, config) if isinstance(subscription, Subscription)
+                else invalid_row_to_dict(subscription),
                 "orders": [row_to_dict(order) for order in orders],
                 "events": [row_to_dict(event) for event in events],
                 "funding_payments": [row_to_dict(payment) for payment in payments],
@@ -222,7 +230,10 @@ def show(subscription_id: IdArgument, json_output: JsonFlag = False) -> None:
         )
         return
     console = stdout_console()
-    console.print(subscription_detail_table(subscription, datetime.now(UTC), config, settings.default_leverage))
+    if isinstance(subscription, Subscription):
+        console.print(subscription_detail_table(subscription, datetime.now(UTC), config, settings.default_leverage))
+    else:
+        console.print(invalid_detail_table(subscription))
     for table, rows in ((orders_table, orders), (events_table, events), (payments_table, payments)):
         if rows:
             console.print(table(rows))  # type: ignore[operator]
@@ -254,7 +265,11 @@ async def _session_for(settings: Settings, subscription_id: int) -> AsyncIterato
 
 
 async def _detail(session: AsyncSession, subscription_id: int) -> _Detail:
-    subscription = await _require(session, subscription_id)
+    subscription: Subscription | InvalidRow
+    try:
+        subscription = await _require(session, subscription_id)
+    except raw_rows.UnreadableSubscription as unreadable:  # shown as stored, its invalid columns marked
+        subscription = InvalidRow(unreadable, await raw_rows.raw_columns(session, subscription_id))
     return (
         subscription,
         list(await repo.orders_for(session, subscription_id)),

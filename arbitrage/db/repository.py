@@ -25,13 +25,13 @@ from arbitrage.db.models import (
     SubscriptionEvent,
     utcnow,
 )
+from arbitrage.db.raw_rows import UNREADABLE_VALUE_ERRORS, UnreadableSubscription, diagnose, readable_subscriptions
 from arbitrage.domain import Leg, OrderPurpose, OrderSide, Side
 from arbitrage.domain.opportunity import Opportunity
 from arbitrage.domain.status import CARRIES_REASON, OrderStatus, Status, check_order_transition, check_transition
 from arbitrage.logging import get_logger
 
 log = get_logger(__name__)
-
 
 
 class SubscriptionNotFound(LookupError):
@@ -119,7 +119,13 @@ async def get_subscription(session: AsyncSession, subscription_id: int) -> Subsc
 
 
 async def require_subscription(session: AsyncSession, subscription_id: int) -> Subscription:
-    subscription = await get_subscription(session, subscription_id)
+    """The row; `SubscriptionNotFound` when it is gone, `UnreadableSubscription` (naming each invalid column and
+    its stored value) when a hand edit left a value the models cannot read."""
+    try:
+        subscription = await session.get(Subscription, subscription_id)
+    except UNREADABLE_VALUE_ERRORS:
+        session.expunge_all()
+        raise UnreadableSubscription(subscription_id, await diagnose(session, subscription_id)) from None
     if subscription is None:
         raise SubscriptionNotFound(subscription_id)
     return subscription
@@ -128,13 +134,21 @@ async def require_subscription(session: AsyncSession, subscription_id: int) -> S
 async def list_subscriptions(
     session: AsyncSession, status: Status | Iterable[Status] | None = None
 ) -> Sequence[Subscription]:
-    """Ordered by funding time, then id. `status` filters on one status or any of several."""
+    """Ordered by funding time, then id. `status` filters on one status or any of several. A row edited by hand
+    into values the models cannot read is left out (with a warning naming it), never fatal to the others."""
     query = select(Subscription).order_by(Subscription.funding_time, Subscription.id)
-    if isinstance(status, Status | str):
-        query = query.where(Subscription.status == Status(status))
-    elif status is not None:
-        query = query.where(Subscription.status.in_([Status(s) for s in status]))
-    return (await session.scalars(query)).all()
+    statuses = None if status is None else [Status(status)] if isinstance(status, Status | str) else [
+        Status(s) for s in status]
+    if statuses is not None:
+        query = query.where(Subscription.status.in_(statuses))
+    try:
+        return (await session.scalars(query)).all()
+    except UNREADABLE_VALUE_ERRORS:
+        session.expunge_all()
+    readable, unreadable = await readable_subscriptions(session, statuses)
+    for problem in unreadable:
+        log.warning("subscription_row_unreadable", subscription_id=problem.subscription_id, invalid=problem.problems)
+    return sorted(readable, key=lambda subscription: (subscription.funding_time, subscription.id))
 
 
 async def count_by_status(session: AsyncSession) -> dict[Status, int]:

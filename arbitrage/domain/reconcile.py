@@ -65,6 +65,7 @@ class OrderFact:
     amount: Decimal
     status: OrderStatus
     filled: Decimal = ZERO
+    note: str | None = None  # the row's error_message: what the exchange said (a rejection's code and message)
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ def _apply(orders: Sequence[OrderFact], updates: Iterable[OrderUpdate]) -> list[
     by_id = {u.client_order_id: u for u in updates}
     return [
         OrderFact(o.client_order_id, o.leg, o.purpose, o.exchange, o.amount, by_id[o.client_order_id].status,
-                  by_id[o.client_order_id].filled) if o.client_order_id in by_id else o
+                  by_id[o.client_order_id].filled, by_id[o.client_order_id].note) if o.client_order_id in by_id else o
         for o in orders
     ]
 
@@ -213,7 +214,7 @@ def _why_unfilled(order: OrderFact) -> str:
     if order.status is OrderStatus.FAILED:
         return "never reached the exchange"
     if order.status is OrderStatus.REJECTED:
-        return "rejected or ended without a fill"
+        return f"rejected: {order.note}" if order.note else "rejected or ended without a fill"
     return order.status.lower()
 
 

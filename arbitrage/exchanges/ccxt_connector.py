@@ -316,6 +316,18 @@ class CcxtConnector(CcxtOrders, CcxtMarketData):
         rows = await self._read("fetch_positions", lambda: self.client.fetch_positions([symbol]))
         return reports.position_reports(self.exchange_id, symbol, rows, reports.contract_size(market))
 
+    async def fetch_all_positions(self) -> list[PositionReport]:
+        """Every open position of the account, in the markets we know (others are not ours to read)."""
+        rows = await self._read("fetch_positions", lambda: self.client.fetch_positions())
+        positions = []
+        for symbol in sorted({str(row.get("symbol")) for row in rows if row.get("symbol")}):
+            try:
+                market = self._market(symbol)
+            except ExchangeError:
+                continue
+            positions += reports.position_reports(self.exchange_id, symbol, rows, reports.contract_size(market))
+        return positions
+
     async def fetch_funding_payments(self, symbol: str, since: datetime) -> list[FundingPaymentReport]:
         await self._loaded_market(symbol)
         since_ms = reports.to_ms(since)

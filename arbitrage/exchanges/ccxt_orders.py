@@ -161,8 +161,12 @@ class CcxtOrders:
         written_at = datetime.fromtimestamp(window.written_at, UTC) if window.written_at is not None else None
         return SentRequest(signed_at, closes, written_at)
 
-    def executable_until(self, signed_by: datetime) -> datetime:
-        return signed_by + timedelta(milliseconds=self.order_window_ms + self.clock.bound_ms)
+    def executable_until(self, signed_by: datetime, execute_before: datetime | None = None) -> datetime:
+        # An order's window never reaches past its execute_before (signing shortens it), so neither does this.
+        closes = signed_by + timedelta(milliseconds=self.order_window_ms)
+        if execute_before is not None:
+            closes = min(closes, execute_before)
+        return closes + timedelta(milliseconds=self.clock.bound_ms)
 
     async def _follow_up(
         self, market: CcxtMarket, created: OrderReport, amount: Decimal, side: OrderSide,

@@ -306,8 +306,9 @@ class ExchangeConnector(Protocol):
         ExchangeError(outcome_unknown=True) carrying the `SentRequest`, and the caller looks the order up by client
         id. An error without `request` means the order was never sent."""
 
-    def executable_until(self, signed_by: datetime) -> datetime:
-        """The latest moment (our clock) an order signed at or before `signed_by` could still execute."""
+    def executable_until(self, signed_by: datetime, execute_before: datetime | None = None) -> datetime:
+        """The latest moment (our clock) an order signed at or before `signed_by` (and sent with
+        `execute_before`, as opens are) could still execute."""
 
     async def warm_up(self) -> None:
         """A cheap request that leaves an open connection for the orders that follow."""
@@ -322,6 +323,9 @@ class ExchangeConnector(Protocol):
 
     async def fetch_positions(self, symbol: str) -> list[PositionReport]:
         """Open (non-zero) positions in `symbol`."""
+
+    async def fetch_all_positions(self) -> list[PositionReport]:
+        """Every open (non-zero) position of the account, in USDT perpetuals."""
 
     async def fetch_funding_payments(self, symbol: str, since: datetime) -> list[FundingPaymentReport]: ...
 

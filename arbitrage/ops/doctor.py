@@ -96,9 +96,9 @@ def effective_configuration(settings: Settings) -> dict[str, str]:
             continue
         value = getattr(settings, name)
         if isinstance(value, BaseModel):  # a nested group such as ARBITRAGE_AUTO__*
-            for field in type(value).model_fields:
-                variable = f"{ENV_PREFIX}{name.upper()}__{field.upper()}"
-                shown[variable] = _shown(field, getattr(value, field), settings)
+            for member in type(value).model_fields:
+                variable = f"{ENV_PREFIX}{name.upper()}__{member.upper()}"
+                shown[variable] = _shown(member, getattr(value, member), settings)
             continue
         shown[ENV_PREFIX + name.upper()] = _shown(name, value, settings)
     for exchange_id, config in settings.exchanges.items():

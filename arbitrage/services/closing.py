@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Sequence
 from decimal import Decimal
 
-from arbitrage.db.models import Subscription
+from arbitrage.db.models import Order, Subscription
 from arbitrage.domain import OrderPurpose
 from arbitrage.domain.reconcile import open_exposure
 from arbitrage.domain.status import Status
@@ -47,10 +47,12 @@ async def close_legs(ctx: StepContext, subscription: Subscription) -> StepResult
 
 async def reduce_legs(
     ctx: StepContext, subscription: Subscription, purpose: OrderPurpose, legs: Sequence[tuple[LegSpec, Decimal]],
-    first_attempt: int = 1,
+    first_attempt: int = 1, *, row_lost: bool = False,
 ) -> tuple[bool, str | None]:
     """Reduce-only market orders for `legs`, concurrently, retrying what failed; (all done, last error).
-    Client order ids are numbered from `first_attempt` (crash recovery continues after the ids already used)."""
+    Client order ids are numbered from `first_attempt` (crash recovery continues after the ids already used).
+    `row_lost`: the subscription's row is gone or unwritable, yet the daemon holds these legs: orders that cannot
+    be recorded first are logged loudly and sent all the same (reduce-only, so they can only close)."""
     if not legs:
         return True, None
     remaining = list(legs)
@@ -61,9 +63,12 @@ async def reduce_legs(
         number = first_attempt + attempt - 1
         intents = [spec.intent(purpose, amount, ctx.client_order_id(subscription, spec.leg, purpose, number))
                    for spec, amount in remaining]
-        rows = await ctx.journal.record_orders(subscription.id, intents)
-        outcomes = await send_orders(connectors_for(ctx, intents), intents)
-        await ctx.journal.record_outcomes(rows, outcomes)
+        rows = await _record(ctx, subscription, intents, row_lost)
+        outcomes = await send_orders(connectors_for(ctx, intents), intents,
+                                     record=ctx.journal.outcome_recorder(rows) if rows is not None else None)
+        if rows is None:
+            log.error("orders_sent_unrecorded", outcomes={o.intent.client_order_id: f"{o.state} {o.filled}"
+                                                          for o in outcomes})
         next_round = []
         for (spec, amount), outcome in zip(remaining, outcomes, strict=True):
             if outcome.state is LegState.UNKNOWN:
@@ -77,6 +82,19 @@ async def reduce_legs(
         remaining = next_round
         log.warning("reduce_retry", purpose=purpose.value, attempt=attempt, error=error)
     return False, error
+
+
+async def _record(
+    ctx: StepContext, subscription: Subscription, intents: Sequence[OrderIntent], row_lost: bool
+) -> list[Order] | None:
+    if not row_lost:
+        return await ctx.journal.record_orders(subscription.id, intents)
+    try:
+        return await ctx.journal.record_orders(subscription.id, intents)
+    except Exception as error:
+        log.error("orders_not_recorded_sent_anyway", client_order_ids=[i.client_order_id for i in intents],
+                  error=(str(error).strip().splitlines() or [type(error).__name__])[0][:200])
+        return None
 
 
 def connectors_for(ctx: StepContext, intents: Sequence[OrderIntent]) -> dict:

@@ -7,12 +7,17 @@ travels into another session.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, NotSupportedError, ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from arbitrage.db import raw_rows
 from arbitrage.db import repository as repo
 from arbitrage.db.models import FundingPayment, Order, Subscription, SubscriptionEvent
 from arbitrage.db.session import Database
@@ -20,9 +25,26 @@ from arbitrage.domain import Side
 from arbitrage.domain.status import OrderStatus, Status, is_terminal
 from arbitrage.exchanges.connector import FundingPaymentReport
 from arbitrage.logging import get_logger
+from arbitrage.services.clock import utcnow
 from arbitrage.services.order_execution import OrderIntent, SendOutcome
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
+# A transaction that fails because the database is unreachable or locked is tried again after these pauses
+# (about 8 s in all); past them the error is raised and the caller says so loudly.
+DB_RETRY_PAUSES_SECONDS = (0.2, 0.5, 1.0, 2.0, 4.0)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """The database could not be reached, refused connections or was locked: the same transaction may succeed
+    a moment later. A statement the database refused (a constraint, bad SQL or data) is not tried again."""
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or not isinstance(error, _REFUSED_STATEMENT)
+    return isinstance(error, OSError | TimeoutError)
+
+
+_REFUSED_STATEMENT = (IntegrityError, ProgrammingError, DataError, NotSupportedError)
 
 
 @dataclass(frozen=True)
@@ -87,37 +109,63 @@ class SubscriptionJournal:
         # Set at daemon start (the alert worker); a failing observer is logged and never affects the subscription.
         self.observers: list[StatusObserver] = []
 
+    async def _work(self, step: Callable[[AsyncSession], Awaitable[T]], operation: str) -> T:
+        """`step` in one transaction, tried again while the database is unavailable (see DB_RETRY_PAUSES_SECONDS)."""
+        for attempt, pause in enumerate((*DB_RETRY_PAUSES_SECONDS, None), start=1):
+            try:
+                async with self.db.unit_of_work() as session:
+                    return await step(session)
+            except Exception as error:
+                if pause is None or not database_unavailable(error):
+                    raise
+                log.warning("database_unavailable_retrying", operation=operation, attempt=attempt,
+                            error=(str(error).strip().splitlines() or [type(error).__name__])[0][:200])
+                await asyncio.sleep(pause)
+        raise AssertionError("unreachable")
+
     # --- reading ---------------------------------------------------------------------------------------------
 
     async def load(self, subscription_id: int) -> Subscription:
-        async with self.db.unit_of_work() as session:
-            return await repo.require_subscription(session, subscription_id)
+        return await self._work(lambda session: repo.require_subscription(session, subscription_id), "load")
 
     async def status_of(self, subscription_id: int) -> Status:
         return Status((await self.load(subscription_id)).status)
 
+    async def raw_status(self, subscription_id: int) -> str | None:
+        """The stored status text, known to the daemon or not (None: the row is gone)."""
+        return await self._work(lambda session: raw_rows.raw_status(session, subscription_id), "raw_status")
+
     async def orders(self, subscription_id: int) -> list[Order]:
-        async with self.db.unit_of_work() as session:
+        async def step(session: AsyncSession) -> list[Order]:
             return list(await repo.orders_for(session, subscription_id))
+        return await self._work(step, "orders")
 
     async def events(self, subscription_id: int) -> list[SubscriptionEvent]:
-        async with self.db.unit_of_work() as session:
+        async def step(session: AsyncSession) -> list[SubscriptionEvent]:
             return list(await repo.events_for(session, subscription_id))
+        return await self._work(step, "events")
 
     async def subscriptions_in(self, statuses: Iterable[Status]) -> list[Subscription]:
-        async with self.db.unit_of_work() as session:
-            return list(await repo.list_subscriptions(session, list(statuses)))
+        """The rows in `statuses` that read (a row changed by hand into garbage is reported elsewhere)."""
+        wanted = list(statuses)
+
+        async def step(session: AsyncSession) -> list[Subscription]:
+            readable, _ = await raw_rows.readable_subscriptions(session, wanted)
+            return readable
+        return await self._work(step, "subscriptions_in")
 
     # --- the subscription ------------------------------------------------------------------------------------
 
     async def apply(self, subscription: Subscription, result: StepResult) -> None:
         """Move the subscription to `result.target` (with its event and log line) and update `subscription`."""
-        async with self.db.unit_of_work() as session:
+        async def step(session: AsyncSession) -> tuple[Subscription, SubscriptionEvent]:
             stored = await repo.require_subscription(session, subscription.id)
             for column, value in result.values.items():
                 setattr(stored, column, value)
-            row = await repo.transition(session, stored, result.target, event=result.event, message=result.reason,
-                                        details=result.details, error_message=result.note)
+            event = await repo.transition(session, stored, result.target, event=result.event, message=result.reason,
+                                          details=result.details, error_message=result.note)
+            return stored, event
+        stored, row = await self._work(step, f"transition to {result.target}")
         _copy_status(stored, subscription, result.values)
         self._notify(stored, row)
 
@@ -128,78 +176,137 @@ class SubscriptionJournal:
         await self.apply(subscription, StepResult(target, reason, event, details))
 
     async def fail_loudly(self, subscription_id: int, reason: str) -> None:
-        """The last line of defence after a crash inside a step: nothing sent yet → ERROR, else NEEDS_ATTENTION."""
+        """The last line of defence after a crash inside a step: nothing sent yet → ERROR, else NEEDS_ATTENTION.
+        A row the models cannot read is set NEEDS_ATTENTION by its id alone."""
+        async def step(session: AsyncSession) -> tuple[Subscription, SubscriptionEvent] | str | None:
+            try:
+                stored = await repo.require_subscription(session, subscription_id)
+            except raw_rows.UnreadableSubscription as unreadable:
+                flagged = f"{reason}; {unreadable}"
+                await raw_rows.flag_needs_attention(session, subscription_id, flagged, event="pipeline_crashed")
+                return flagged
+            target = Status.ERROR if stored.status in (Status.SCHEDULED, Status.SYNCING_LEVERAGE) else (
+                Status.NEEDS_ATTENTION
+            )
+            if is_terminal(stored.status) or stored.status is Status.NEEDS_ATTENTION:
+                return None
+            return stored, await repo.transition(session, stored, target, event="pipeline_crashed", message=reason)
+        try:
+            changed = await self._work(step, "fail_loudly")
+        except Exception:
+            log.exception("pipeline_crash_not_recorded", subscription_id=subscription_id)
+            return
+        if isinstance(changed, str):
+            await self._notify_flagged(subscription_id, changed, "pipeline_crashed", None)
+        elif changed is not None:
+            self._notify(*changed)
+
+    async def flag_needs_attention(
+        self, subscription_id: int, reason: str, *, event: str, details: dict[str, Any] | None = None,
+        known: Subscription | None = None,
+    ) -> bool:
+        """NEEDS_ATTENTION written by the row's id alone (nothing else of the row is read), with an ERROR log line
+        and an alert (from `known`, the row as the daemon loaded it, when the row itself cannot be read). False
+        when the row is gone or the database could not be written (both logged loudly)."""
+        log.error("subscription_needs_attention", subscription_id=subscription_id, reason=reason, cause=event)
+        try:
+            present = await self._work(lambda session: raw_rows.flag_needs_attention(
+                session, subscription_id, reason, event=event, details=details), "flag_needs_attention")
+        except Exception:
+            log.exception("needs_attention_not_recorded", subscription_id=subscription_id, reason=reason)
+            present = False
+        if not present:
+            log.error("subscription_row_deleted", subscription_id=subscription_id, reason=reason)
+        await self._notify_flagged(subscription_id, reason, event, known)
+        return present
+
+    async def _notify_flagged(self, subscription_id: int, reason: str, event: str, known: Subscription | None) -> None:
+        """Alert a NEEDS_ATTENTION written by id: with the row's figures when it reads, else with `known`'s."""
+        if not self.observers:
+            return
         try:
             async with self.db.unit_of_work() as session:
-                stored = await repo.require_subscription(session, subscription_id)
-                target = Status.ERROR if stored.status in (Status.SCHEDULED, Status.SYNCING_LEVERAGE) else (
-                    Status.NEEDS_ATTENTION
-                )
-                row = None
-                if not is_terminal(stored.status) and stored.status is not Status.NEEDS_ATTENTION:
-                    row = await repo.transition(session, stored, target, event="pipeline_crashed", message=reason)
-        except Exception:
-            log.exception("pipeline_crash_not_recorded")
+                subscription: Subscription | None = await repo.require_subscription(session, subscription_id)
+        except Exception:  # unreadable, deleted or the database is down: what the daemon loaded is all there is
+            subscription = known
+        if subscription is None:
+            log.error("alert_not_possible", subscription_id=subscription_id, reason="the row cannot be read")
             return
-        if row is not None:
-            self._notify(stored, row)
+        now = utcnow()
+        self._notify(subscription, SubscriptionEvent(
+            subscription_id=subscription_id, at=now, event=event, message=reason,
+            from_status=str(known.status if known is not None else subscription.status),
+            to_status=Status.NEEDS_ATTENTION.value))
 
     async def event(
         self, subscription_id: int, event: str, message: str, details: dict[str, Any] | None = None
     ) -> None:
-        async with self.db.unit_of_work() as session:
-            await repo.add_event(session, subscription_id, event, message=message, details=details)
+        await self._work(lambda session: repo.add_event(session, subscription_id, event, message=message,
+                                                        details=details), "event")
 
     async def set_applied_leverage(self, subscription: Subscription, leverage: int) -> None:
-        async with self.db.unit_of_work() as session:
+        async def step(session: AsyncSession) -> None:
             stored = await repo.require_subscription(session, subscription.id)
             stored.applied_leverage = leverage
+        await self._work(step, "set_applied_leverage")
         subscription.applied_leverage = leverage
 
     # --- orders ----------------------------------------------------------------------------------------------
 
     async def record_orders(self, subscription_id: int, intents: Sequence[OrderIntent]) -> list[Order]:
         """Persist orders as PENDING (with their client ids) before they are sent."""
-        async with self.db.unit_of_work() as session:
+        async def step(session: AsyncSession) -> list[Order]:
             return [await _add_order(session, subscription_id, intent) for intent in intents]
+        return await self._work(step, "record_orders")
 
     async def record_opening(
         self, subscription: Subscription, intents: Sequence[OrderIntent], reason: str, details: dict[str, Any]
     ) -> list[Order]:
         """The open orders and OPENING in one transaction: at the trigger only the sends happen."""
-        async with self.db.unit_of_work() as session:
+        async def step(session: AsyncSession) -> tuple[list[Order], Subscription, SubscriptionEvent]:
             rows = [await _add_order(session, subscription.id, intent) for intent in intents]
             stored = await repo.require_subscription(session, subscription.id)
             event = await repo.transition(session, stored, Status.OPENING, event="opening", message=reason,
                                           details=details)
+            return rows, stored, event
+        rows, stored, event = await self._work(step, "record_opening")
         _copy_status(stored, subscription)
         self._notify(stored, event)
         return rows
 
+    def outcome_recorder(self, rows: Sequence[Order]) -> Callable[[int, SendOutcome], Awaitable[None]]:
+        """For `send_orders(record=...)`: each order's outcome stored on its row as soon as it is known."""
+        async def record(index: int, outcome: SendOutcome) -> None:
+            await self.record_outcomes([rows[index]], [outcome])
+        return record
+
     async def record_outcomes(self, rows: Sequence[Order], outcomes: Sequence[SendOutcome]) -> None:
         """Store what the exchanges answered. A database failure here must not stop the decisions that follow
         (they use the outcomes in memory), so it is logged loudly instead of raised."""
+        async def step(session: AsyncSession) -> None:
+            for row, outcome in zip(rows, outcomes, strict=True):
+                report = outcome.report
+                await repo.update_order(
+                    session, await _order(session, row), status=outcome.order_status,
+                    exchange_order_id=outcome.exchange_order_id, filled=outcome.filled,
+                    average_price=report.average_price if report else None,
+                    fee=report.fee if report else None, fee_currency=report.fee_currency if report else None,
+                    error_message=outcome.error, sent_at=outcome.sent_at, acknowledged_at=outcome.acknowledged_at,
+                )
+        for row, outcome in zip(rows, outcomes, strict=True):
+            if outcome.order_status is OrderStatus.UNKNOWN:
+                log.error("order_state_unknown", exchange=row.exchange, client_order_id=row.client_order_id)
         try:
-            async with self.db.unit_of_work() as session:
-                for row, outcome in zip(rows, outcomes, strict=True):
-                    report = outcome.report
-                    await repo.update_order(
-                        session, await _order(session, row), status=outcome.order_status,
-                        exchange_order_id=outcome.exchange_order_id, filled=outcome.filled,
-                        average_price=report.average_price if report else None,
-                        fee=report.fee if report else None, fee_currency=report.fee_currency if report else None,
-                        error_message=outcome.error, sent_at=outcome.sent_at, acknowledged_at=outcome.acknowledged_at,
-                    )
-                    if outcome.order_status is OrderStatus.UNKNOWN:
-                        log.error("order_state_unknown", exchange=row.exchange, client_order_id=row.client_order_id)
+            await self._work(step, "record_outcomes")
         except Exception:
             log.exception("orders_not_recorded", client_order_ids=[row.client_order_id for row in rows])
 
     async def mark_not_sent(self, rows: Sequence[Order], reason: str) -> None:
-        async with self.db.unit_of_work() as session:
+        async def step(session: AsyncSession) -> None:
             for row in rows:
                 await repo.update_order(session, await _order(session, row), status=OrderStatus.FAILED,
                                         error_message=reason)
+        await self._work(step, "mark_not_sent")
 
     async def orders_on(self, exchange: str, symbol: str, between: tuple[datetime, datetime]) -> list[Order]:
         """Every subscription's orders on one exchange and symbol whose funding time falls in `between`."""
@@ -211,13 +318,14 @@ class SubscriptionJournal:
         details: dict[str, Any] | None = None,
     ) -> None:
         """This subscription's share of each payment, and the event that says what was confirmed."""
-        async with self.db.unit_of_work() as session:
+        async def step(session: AsyncSession) -> None:
             for payment, share in shares:
                 await repo.add_funding_payment(
                     session, subscription_id=subscription_id, exchange=payment.exchange, symbol=payment.symbol,
                     amount=share, paid_at=payment.paid_at, exchange_payment_id=payment.payment_id,
                 )
             await repo.add_event(session, subscription_id, event, message=message, details=details)
+        await self._work(step, "store_funding")
 
     async def payments(self, subscription_id: int) -> list[FundingPayment]:
         async with self.db.unit_of_work() as session:
@@ -227,7 +335,7 @@ class SubscriptionJournal:
         self, subscription_id: int, findings: Sequence[OrderFinding], message: str, details: dict[str, Any]
     ) -> None:
         """Rows looked up after a restart, as the exchanges tell them, and one `recovered` event."""
-        async with self.db.unit_of_work() as session:
+        async def step(session: AsyncSession) -> None:
             rows = {order.client_order_id: order for order in await repo.orders_for(session, subscription_id)}
             for finding in findings:
                 await repo.update_order(
@@ -237,6 +345,7 @@ class SubscriptionJournal:
                     sent_at=finding.sent_at,
                 )
             await repo.add_event(session, subscription_id, "recovered", message=message, details=details)
+        await self._work(step, "store_findings")
 
 
     def _notify(self, stored: Subscription, event: SubscriptionEvent) -> None:

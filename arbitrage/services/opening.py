@@ -86,8 +86,8 @@ async def open_legs(
     deadline = ctx.config.entry_deadline(subscription)
     probes = {intent.client_order_id: open_probe(ctx, subscription, spec)
               for spec, intent in zip(specs, intents, strict=True)}
-    outcomes = await send_orders(connectors_for(ctx, intents), intents, execute_before=deadline, probes=probes)
-    await ctx.journal.record_outcomes(pending.rows, outcomes)
+    outcomes = await send_orders(connectors_for(ctx, intents), intents, execute_before=deadline, probes=probes,
+                                 record=ctx.journal.outcome_recorder(pending.rows))
     wire = {"gap_ms": gap_ms(outcomes)}
     if trigger is not None:
         wire["trigger_lateness_ms"] = round((min(o.sent_at for o in outcomes) - trigger).total_seconds() * 1000, 3)

@@ -9,6 +9,7 @@ window has closed and a lookup still finds nothing. Nothing here re-sends an ord
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -89,20 +90,31 @@ class SendOutcome:
         return OrderStatus.PARTIALLY_FILLED
 
 
+# Stores one order's outcome (its index in the intents, the outcome) the moment it is known.
+OutcomeRecorder = Callable[[int, "SendOutcome"], Awaitable[None]]
+
+
 async def send_orders(
     connectors: dict[str, ExchangeConnector], intents: list[OrderIntent], *, execute_before: datetime | None = None,
-    probes: dict[str, PositionProbe] | None = None,
+    probes: dict[str, PositionProbe] | None = None, record: OutcomeRecorder | None = None,
 ) -> list[SendOutcome]:
     """Send every intent at once (written back to back once all are signed); one outcome per intent, in order.
-    Never raises for an exchange failure.
-    `probes` (by client order id) tell what an exchange's position shows an order may have opened."""
+    Never raises for an exchange failure. `probes` (by client order id) tell what an exchange's position shows an
+    order may have opened. `record` stores each outcome as soon as it is known, without waiting for the other
+    orders: a daemon that dies while one leg is still in doubt keeps what the exchange said about the other (a
+    rejection and its code)."""
     probes = probes or {}
     gate = SendGate(len(intents))
-    return list(await asyncio.gather(*(
-        through_gate(gate, partial(send_order, connectors[i.exchange], i, execute_before=execute_before,
-                                   probe=probes.get(i.client_order_id)))
-        for i in intents
-    )))
+
+    async def one(index: int, intent: OrderIntent) -> SendOutcome:
+        outcome = await through_gate(gate, partial(send_order, connectors[intent.exchange], intent,
+                                                   execute_before=execute_before,
+                                                   probe=probes.get(intent.client_order_id)))
+        if record is not None:
+            await record(index, outcome)
+        return outcome
+
+    return list(await asyncio.gather(*(one(index, intent) for index, intent in enumerate(intents))))
 
 
 async def send_order(

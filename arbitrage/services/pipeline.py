@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
+from arbitrage.db import raw_rows
 from arbitrage.db import repository as repo
-from arbitrage.db.models import Subscription
+from arbitrage.db.models import Order, Subscription
 from arbitrage.db.session import Database
 from arbitrage.domain import OrderPurpose
 from arbitrage.domain.funding import should_skip_missed
@@ -26,12 +27,13 @@ from arbitrage.logging import bind_subscription, get_logger
 from arbitrage.ops.metrics import timed_step
 from arbitrage.services.clock import sleep_until, utcnow
 from arbitrage.services.closing import close_legs
-from arbitrage.services.journal import StepResult, SubscriptionJournal
+from arbitrage.services.journal import StepResult, SubscriptionJournal, database_unavailable
 from arbitrage.services.markets import MarketCatalog
 from arbitrage.services.opening import OPENED_LATE_EVENT, PendingOpen, open_legs, record_open_orders, release_unsent
 from arbitrage.services.pipeline_config import PipelineConfig
 from arbitrage.services.preparation import EntryPlan, prepare
 from arbitrage.services.recovery import recover
+from arbitrage.services.row_loss import CHANGED_EVENT, exposure_of, is_row_loss, take_over, what_changed
 from arbitrage.services.send_plan import SendPlan
 from arbitrage.services.settlement import completion, confirm_funding
 from arbitrage.services.step_context import StepContext
@@ -61,19 +63,57 @@ class Pipeline:
         self.config = config
         self.stop = self.ctx.stop
         self._warm_ups: set[asyncio.Task[None]] = set()
+        # Per running subscription: the row as loaded and its orders as last read, for closing what it holds
+        # should the row change under the pipeline (services/row_loss.py).
+        self._held: dict[int, tuple[Subscription, list[Order]]] = {}
 
     async def run(self, subscription_id: int) -> None:
         with bind_subscription(subscription_id):
             try:
                 await self._run(subscription_id)
-            except repo.StatusConflict as conflict:  # changed elsewhere (SQL, another process): not ours to undo
-                log.error("subscription_changed_elsewhere", reason=str(conflict))
-            except Exception as error:  # the last line of defence: never leave a row silently half-done
-                log.exception("pipeline_crashed", error=_first_line(error))
-                await self.journal.fail_loudly(subscription_id, f"internal error: {_first_line(error)}")
+            except Exception as error:
+                if self._row_lost_while_holding(subscription_id, error) or (
+                        not database_unavailable(error) and await self._row_gone_or_unknown(subscription_id)):
+                    # changed under us (SQL, deleted, database down): what we hold is closed on schedule
+                    await self._row_lost(subscription_id, error)
+                else:  # the last line of defence: never leave a row silently half-done
+                    log.exception("pipeline_crashed", error=_first_line(error))
+                    await self.journal.fail_loudly(subscription_id, f"internal error: {_first_line(error)}")
+            finally:
+                self._held.pop(subscription_id, None)
+
+    def _row_lost_while_holding(self, subscription_id: int, error: BaseException) -> bool:
+        """A changed row always; a database that stays unavailable only while this run holds legs (otherwise the
+        crash path says so on the row once the database is back)."""
+        if not is_row_loss(error):
+            return False
+        if not database_unavailable(error):
+            return True
+        subscription, snapshot = self._held.get(subscription_id, (None, []))
+        return subscription is not None and bool(exposure_of(snapshot, subscription))
+
+    async def _row_gone_or_unknown(self, subscription_id: int) -> bool:
+        try:
+            return not raw_rows.is_known_status(await self.journal.raw_status(subscription_id))
+        except Exception:
+            return False
+
+    async def _row_lost(self, subscription_id: int, error: BaseException) -> None:
+        held = self._held.get(subscription_id)
+        if held is None:  # not even loaded: nothing was sent by this run
+            what = await what_changed(self.ctx, subscription_id, error)
+            log.error("subscription_changed_elsewhere", reason=what, held="nothing")
+            await self.journal.note(subscription_id, CHANGED_EVENT, f"{what}; the daemon did not trade it")
+            return
+        subscription, snapshot = held
+        try:
+            await take_over(self.ctx, subscription, snapshot, error)
+        except Exception:
+            log.exception("row_change_not_handled", error=_first_line(error))
 
     async def _run(self, subscription_id: int) -> None:
         subscription = await self.journal.load(subscription_id)
+        self._held[subscription_id] = (subscription, [])
         if subscription.status is Status.SCHEDULED and not await self._start(subscription):
             return
         if subscription.status is Status.OPENING and await self._recorded_but_unsent(subscription):
@@ -104,9 +144,12 @@ class Pipeline:
         try:
             await self.journal.transition(subscription, Status.SYNCING_LEVERAGE, "trigger approaching",
                                           event="triggered")
-        except repo.StatusConflict:
-            log.info("subscription_changed_before_trigger")  # e.g. cancelled by the CLI a moment ago
-            return False
+        except repo.StatusConflict as conflict:
+            stored = await self.journal.raw_status(subscription.id)
+            if stored is not None and raw_rows.is_known_status(stored):
+                log.info("subscription_changed_before_trigger", status=stored)  # e.g. cancelled by the CLI
+                return False
+            raise conflict  # garbage or deleted: reported as such (row_loss), not like a cancel
         return True
 
     async def _prepare_and_open(self, subscription: Subscription) -> bool:
@@ -138,10 +181,15 @@ class Pipeline:
             warm_up.add_done_callback(self._warm_ups.discard)
         if not await sleep_until(trigger - timedelta(seconds=PRE_TRIGGER_CHECK_SECONDS), self.stop):
             return await self._unsent(subscription, pending, "the daemon stopped before the trigger", Status.SCHEDULED)
-        current = await self.journal.status_of(subscription.id)
+        try:
+            current = await self.journal.status_of(subscription.id)
+            change = f"the subscription was changed to {current} before the trigger"
+        except (repo.SubscriptionNotFound, raw_rows.UnreadableSubscription) as error:
+            current, change = None, f"before the trigger, {await what_changed(self.ctx, subscription.id, error)}"
+            await self.journal.note(subscription.id, CHANGED_EVENT, f"{change}; nothing was sent")
         if current is not Status.OPENING:
-            log.error("subscription_changed_before_trigger", status=str(current))
-            await release_unsent(self.ctx, pending, f"the subscription was changed to {current} before the trigger")
+            log.error("subscription_changed_before_trigger", status=str(current), reason=change)
+            await release_unsent(self.ctx, pending, change)
             return False
         if not await sleep_until(trigger, self.stop):
             return await self._unsent(subscription, pending, "the daemon stopped before the trigger", Status.SCHEDULED)
@@ -193,6 +241,7 @@ class Pipeline:
                                      f"amount {subscription.amount} rounded to {plan.amount}")
 
     async def _hold_and_close(self, subscription: Subscription) -> None:
+        self._held[subscription.id] = (subscription, await self.journal.orders(subscription.id))
         late = await self._opened_late(subscription)
         if late is None:
             if not await sleep_until(subscription.funding_time, self.stop):

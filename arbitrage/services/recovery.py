@@ -50,7 +50,7 @@ async def recover(ctx: StepContext, subscription: Subscription) -> StepResult:
     in_doubt = [order for order in orders if order.status in ORDER_IN_DOUBT]
     log.warning("recovery_started", subscription_id=subscription.id, status=str(stage),
                 orders_in_doubt=[order.client_order_id for order in in_doubt])
-    answers = await asyncio.gather(*(look_up(ctx, order) for order in in_doubt))
+    answers = await asyncio.gather(*(look_up(ctx, subscription, order) for order in in_doubt))
     lookups = {order.client_order_id: lookup for order, (lookup, _) in zip(in_doubt, answers, strict=True)}
     reports = {order.client_order_id: report for order, (_, report) in zip(in_doubt, answers, strict=True) if report}
     steps = await _steps(ctx, subscription) if stage is Status.OPENING else None
@@ -67,15 +67,18 @@ def _sent_around(ctx: StepContext, subscription: Subscription) -> datetime:
     return subscription.status_changed_at
 
 
-async def look_up(ctx: StepContext, order: Order) -> tuple[Lookup, OrderReport | None]:
-    """Settle one order in doubt by the window rule (`order_lookup.settle`). A row without a send time was
-    persisted and maybe sent by the daemon that stopped: whatever it signed, it signed before now."""
+async def look_up(ctx: StepContext, subscription: Subscription, order: Order) -> tuple[Lookup, OrderReport | None]:
+    """Settle one order in doubt by the window rule (`order_lookup.settle`), the same rule as the live path. A
+    row without a send time was persisted and maybe sent by the daemon that stopped: whatever it signed, it
+    signed before now. An open went out bound to execute before the entry deadline (its window was cut there),
+    so once that has passed its absence is proof at once, not a full window after the restart."""
     try:
         connector = ctx.connector(order.exchange)
     except ExchangeError as error:
         return Lookup.failed(error.user_message), None
+    execute_before = ctx.config.entry_deadline(subscription) if order.purpose is OrderPurpose.OPEN else None
     doubt = DoubtfulOrder(order.exchange, order.symbol, order.client_order_id, order.exchange_order_id,
-                          connector.executable_until(order.sent_at or utcnow()))
+                          connector.executable_until(order.sent_at or utcnow(), execute_before))
     settled = await settle(connector, doubt, "interrupted by a restart")
     report = settled.report
     if settled.verdict is Verdict.NEVER_ARRIVED:
@@ -102,7 +105,7 @@ async def _steps(ctx: StepContext, subscription: Subscription) -> dict[Leg, Deci
 
 def _fact(order: Order) -> OrderFact:
     return OrderFact(order.client_order_id, order.leg, order.purpose, order.exchange, order.amount, order.status,
-                     order.filled)
+                     order.filled, order.error_message)
 
 
 async def _store_findings(

@@ -118,8 +118,8 @@ class MemoryExchange:
         return [PositionReport(self.exchange_id, symbol, side, held, PRICE)
                 for side in Side if (held := self.position(side)) > 0]
 
-    def executable_until(self, signed_by: datetime) -> datetime:
-        return signed_by + WINDOW
+    def executable_until(self, signed_by: datetime, execute_before: datetime | None = None) -> datetime:
+        return min(signed_by + WINDOW, execute_before) if execute_before is not None else signed_by + WINDOW
 
     async def measure_clock_offset(self) -> ClockOffset:
         return ClockOffset(0.0, 0.0)

@@ -66,6 +66,7 @@ class Daemon:
         watchdog = asyncio.create_task(self.systemd.watchdog_loop(), name="systemd-watchdog")
         connectors: ConnectorRegistry | None = None
         keep_warm: asyncio.Task[None] | None = None
+        started = False
         try:
             if self.standby:  # connected and markets loaded before waiting: taking over costs only the lock
                 connectors = build_connectors(settings)
@@ -74,6 +75,7 @@ class Daemon:
             watch = LockWatch(settings.lock_poll_seconds, self._on_lock_lost)
             # first of all: a second daemon stops (or a standby waits) here, before migrating
             async with ready_database(settings.database_url, self._lock_wait(), watch):  # then the schema
+                started = True
                 await _cancel(keep_warm)
                 db = Database(settings.database_url)
                 fresh = connectors is None
@@ -99,7 +101,8 @@ class Daemon:
             self.systemd.stopping("stopped")  # a no-op if STOPPING=1 went out already
             await _cancel(watchdog)
             self.systemd.close()
-            log.info("daemon_stopped")
+            if started or self.standby:  # a start refused at the database is one error line, nothing else
+                log.info("daemon_stopped")
         if self._lock_lost is not None:
             raise DaemonLockLost(f"{self._lock_lost}; stopped (another daemon may be trading this database now)")
 

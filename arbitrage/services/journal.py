@@ -238,6 +238,14 @@ class SubscriptionJournal:
             from_status=str(known.status if known is not None else subscription.status),
             to_status=Status.NEEDS_ATTENTION.value))
 
+    async def note(self, subscription_id: int, event: str, message: str, details: dict[str, Any] | None = None) -> None:
+        """An event on a row that may be unreadable or deleted; never raises (a failure is logged)."""
+        try:
+            await self._work(lambda session: raw_rows.add_event_if_present(
+                session, subscription_id, event, message, details), "note")
+        except Exception:
+            log.exception("event_not_recorded", subscription_id=subscription_id, event=event)
+
     async def event(
         self, subscription_id: int, event: str, message: str, details: dict[str, Any] | None = None
     ) -> None:

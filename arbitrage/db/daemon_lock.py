@@ -115,8 +115,8 @@ async def daemon_lock(
             yield
 
 
-async def _acquire(database_url: str, try_lock: Callable[[], Awaitable[bool]], wait: LockWait | None) -> None:
-    """Call `try_lock` until it succeeds; once without `wait`."""
+async def _acquire(database_url: str, try_lock: Callable[[], Awaitable[bool]], wait: LockWait | None) -> bool:
+    """Call `try_lock` until it succeeds; once without `wait`. True when it had to wait for a holder."""
     waiting = False
     while not await try_lock():
         if wait is None:
@@ -130,6 +130,14 @@ async def _acquire(database_url: str, try_lock: Callable[[], Awaitable[bool]], w
             await asyncio.wait_for(wait.cancel.wait(), timeout=wait.poll_seconds)
         if wait.cancel.is_set():
             raise LockWaitCancelled(shown_database(database_url))
+    return waiting
+
+
+def takeover_grace_seconds(poll_seconds: float) -> float:
+    """How long a PostgreSQL lock taken over from a holder is held before trading. The holder may be alive with its
+    session ended (a server restart, pg_terminate_backend): it notices at its next check, every `poll_seconds` (the
+    same setting on both hosts), and then sends nothing more. Until then both could trade."""
+    return 2 * poll_seconds
 
 
 @asynccontextmanager
@@ -141,8 +149,15 @@ async def _postgres_advisory_lock(
     held = _HeldSession(engine)
     try:
         connection = held.connection = await engine.connect()
-        await _acquire(database_url, lambda: _try_advisory_lock(connection), wait)
+        took_over = await _acquire(database_url, lambda: _try_advisory_lock(connection), wait)
         log.info("daemon_lock_acquired", database=shown_database(database_url), key=ADVISORY_LOCK_KEY)
+        if took_over and wait is not None:
+            grace = takeover_grace_seconds(wait.poll_seconds)
+            log.info("daemon_lock_grace", seconds=grace, reason="a holder whose session ended may not know yet")
+            with suppress(TimeoutError):
+                await asyncio.wait_for(wait.cancel.wait(), timeout=grace)
+            if wait.cancel.is_set():
+                raise LockWaitCancelled(shown_database(database_url))
         watcher = asyncio.create_task(held.watch(database_url, watch), name="daemon-lock-watch") if watch else None
         try:
             yield
@@ -230,7 +245,7 @@ async def _sqlite_file_lock(database_url: str, wait: LockWait | None) -> AsyncIt
         return
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        await _acquire(database_url, lambda: _try_flock(fd), wait)
+        await _acquire(database_url, lambda: _try_flock(fd), wait)  # a file lock is only lost with its process
         log.info("daemon_lock_acquired", database=shown_database(database_url), lock_file=str(path))
         try:
             yield

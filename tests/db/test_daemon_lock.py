@@ -19,6 +19,7 @@ from arbitrage.db.daemon_lock import (
     LockWatch,
     daemon_lock,
     sqlite_lock_path,
+    takeover_grace_seconds,
 )
 
 HOLDER_SCRIPT = """
@@ -182,7 +183,13 @@ async def test_a_waiting_standby_gets_the_lock_within_one_poll_of_its_release(da
         assert not acquired_at, "the standby took a lock that is held"
         released_at = time.monotonic()
     await asyncio.wait_for(task, timeout=10)
-    assert 0 <= acquired_at[0] - released_at < 0.5
+    took = acquired_at[0] - released_at
+    if database_url.startswith("postgresql"):
+        # a lock taken over from a holder is held two polls before the block runs: a holder whose session ended
+        # learns it at its next check and stops before the new holder trades
+        assert takeover_grace_seconds(0.05) <= took < 0.5 + takeover_grace_seconds(0.05)
+    else:
+        assert 0 <= took < 0.5
 
 
 async def test_a_waiting_standby_stops_when_cancelled(database_url: str) -> None:

@@ -17,13 +17,15 @@ from daemon_process import ARBITRAGE, LogFile, add_subscription, daemon_env, sta
 from notify_socket import notify_socket
 
 from arbitrage.db import repository as repo
-from arbitrage.db.daemon_lock import LockWait, daemon_lock
+from arbitrage.db.daemon_lock import LockWait, daemon_lock, takeover_grace_seconds
 from arbitrage.db.migrate import upgrade_to_head
 from arbitrage.db.session import Database
 from arbitrage.domain.status import Status
 from arbitrage.simulator.server import SimulatorServer
 
-TAKEOVER_SECONDS = 5  # the standby polls every 0.2 s here; PostgreSQL ends a killed client's session at once
+# the standby polls every 0.2 s here (PostgreSQL ends a killed client's session at once), then holds the lock for
+# its grace (two polls) before trading
+TAKEOVER_SECONDS = 5 + takeover_grace_seconds(0.2)
 ORDER_PATHS = ("/v5/order/create", "/fapi/v1/order")  # bybit, binanceusdm
 
 

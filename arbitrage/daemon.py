@@ -19,7 +19,7 @@ from arbitrage.exchanges.factory import build_connectors
 from arbitrage.logging import get_logger
 from arbitrage.scheduler import SubscriptionScheduler
 from arbitrage.services.account_modes import detect_position_modes
-from arbitrage.services.exchange_clocks import measure_clock
+from arbitrage.services.exchange_clocks import ExchangeClocks
 from arbitrage.services.markets import CachedMarketCatalog
 from arbitrage.services.pipeline import Pipeline
 from arbitrage.services.pipeline_config import PipelineConfig
@@ -29,6 +29,7 @@ from arbitrage.settings import Settings
 log = get_logger(__name__)
 
 MARKETS_JOB_ID = "refresh-markets"
+CLOCKS_JOB_ID = "measure-clocks"
 
 
 class Daemon:
@@ -37,6 +38,7 @@ class Daemon:
         self.stop = asyncio.Event()
         self.scheduler: SubscriptionScheduler | None = None
         self._position_modes: asyncio.Task[object] | None = None
+        self.clocks: ExchangeClocks | None = None  # each exchange's last clock offset (health, metrics)
 
     async def run(self) -> None:
         settings = self.settings
@@ -44,14 +46,15 @@ class Daemon:
             await upgrade_to_head(settings.database_url)
             db = Database(settings.database_url)
             connectors = build_connectors(settings)
+            self.clocks = ExchangeClocks(connectors)
             try:
-                await _load_markets(connectors)
+                await _load_markets(connectors, self.clocks)
                 markets = await self._market_catalog(db, connectors)
-                config = PipelineConfig.from_settings(settings)
+                config = PipelineConfig.from_settings(settings, self.clocks)
                 plan = SendPlan(config, order_windows(settings.rate_limit_scales()))
                 pipeline = Pipeline(db, connectors, markets, config, self.stop, plan)
                 self.scheduler = SubscriptionScheduler(db, pipeline.run, plan, settings.poll_interval_seconds)
-                await self._register_periodic_jobs(markets)
+                await self._register_periodic_jobs(markets, self.clocks)
                 await self.scheduler.start()
                 log.info("daemon_started", exchanges=sorted(connectors.connectors), database=db.engine.url.render_as_string())
                 await self.stop.wait()
@@ -71,10 +74,12 @@ class Daemon:
         await catalog.refresh(reload=False)
         return catalog
 
-    async def _register_periodic_jobs(self, markets: CachedMarketCatalog) -> None:
-        """Market metadata refresh every ARBITRAGE_MARKETS_REFRESH_MINUTES."""
+    async def _register_periodic_jobs(self, markets: CachedMarketCatalog, clocks: ExchangeClocks) -> None:
+        """Market metadata refresh every ARBITRAGE_MARKETS_REFRESH_MINUTES, clocks every
+        ARBITRAGE_CLOCK_CHECK_MINUTES."""
         if self.scheduler is not None:
             self.scheduler.add_periodic(markets.refresh_job, self.settings.markets_refresh_minutes, MARKETS_JOB_ID)
+            self.scheduler.add_periodic(clocks.measure_all, self.settings.clock_check_minutes, CLOCKS_JOB_ID)
 
     def install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
@@ -87,9 +92,9 @@ class Daemon:
         self.stop.set()
 
 
-async def _load_markets(connectors: ConnectorRegistry) -> None:
+async def _load_markets(connectors: ConnectorRegistry, clocks: ExchangeClocks) -> None:
     """Load every exchange's markets once, concurrently, and measure its clock. An exchange that fails now is
-    retried on first use."""
+    retried on first use (its clock before anything opens on it)."""
     async def load(exchange_id: str) -> None:
         connector = connectors.get(exchange_id)
         try:
@@ -97,7 +102,7 @@ async def _load_markets(connectors: ConnectorRegistry) -> None:
             log.info("markets_loaded", exchange=exchange_id)
         except Exception as error:  # logged and retried later; one venue down must not stop the others
             log.error("markets_load_failed", exchange=exchange_id, error=str(error))
-        await measure_clock(exchange_id, connector)
+        await clocks.measure(exchange_id)
 
     await asyncio.gather(*(load(exchange_id) for exchange_id in connectors.connectors))
 

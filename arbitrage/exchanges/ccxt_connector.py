@@ -57,6 +57,7 @@ PRIORITIES = {
     "leverage_tiers": Priority.BACKGROUND,
     "funding_intervals": Priority.BACKGROUND,
     "fetch_time": Priority.BACKGROUND,
+    "fetch_time_again": Priority.LOOKUP,  # a request refused for its timestamp waits for this measurement
     "warm_up": Priority.LOOKUP,  # it must be done before the trigger it prepares
     "fetch_balance": Priority.BACKGROUND,
 }
@@ -170,7 +171,7 @@ class CcxtConnector(CcxtOrders):
         try:
             return await self._attempt(operation, call, order)
         except ExchangeError as error:
-            if error.kind is not ErrorKind.CLOCK or operation == "fetch_time":
+            if error.kind is not ErrorKind.CLOCK or operation in ("fetch_time", "fetch_time_again"):
                 raise
             first = error
         log.warning("timestamp_refused", exchange=self.exchange_id, operation=operation, reason=first.reason,
@@ -340,11 +341,11 @@ class CcxtConnector(CcxtOrders):
         requests refused at once share one)."""
         async with self._clock_lock:
             if self._measured_monotonic is None or self._measured_monotonic < not_before:
-                await self._measure()
+                await self._measure("fetch_time_again")
 
-    async def _measure(self) -> ClockOffset:
+    async def _measure(self, operation: str = "fetch_time") -> ClockOffset:
         started = time.monotonic()
-        samples = [await self._clock_sample() for _ in range(CLOCK_SAMPLES)]
+        samples = [await self._clock_sample(operation) for _ in range(CLOCK_SAMPLES)]
         best = min(samples, key=lambda sample: sample.uncertainty_ms)
         previous, self.clock_offset, self._measured_monotonic = self.clock_offset, best, started
         # ccxt's convention: our clock minus the exchange's; the signed timestamp is ours minus it (`nonce`).
@@ -357,9 +358,9 @@ class CcxtConnector(CcxtOrders):
             log.warning("clock_offset_changed", previous_offset_ms=round(previous.offset_ms, 1), **fields)
         return best
 
-    async def _clock_sample(self) -> ClockOffset:
+    async def _clock_sample(self, operation: str) -> ClockOffset:
         with request_timing() as timing:
-            server_ms = await self._read("fetch_time", self._fetch_server_time)
+            server_ms = await self._read(operation, self._fetch_server_time)
         received = time.time()
         sent = timing.written_at if timing.written_at is not None else received
         return ClockOffset(float(server_ms) - (sent + received) * 500, (received - sent) * 500,

@@ -16,6 +16,7 @@ from e2e_harness import LEVERAGE_PATHS, ORDER_PATHS
 
 from arbitrage.domain import Side
 from arbitrage.domain.status import Status
+from arbitrage.exchanges.ccxt_connector import CLOCK_SAMPLES
 from arbitrage.simulator.errors import ErrorKind
 
 BTC = "BTC/USDT:USDT"
@@ -47,7 +48,8 @@ async def test_cycles_complete_on_the_exchanges_clocks(sim, harness_factory, tmp
     # One refused timestamp on BingX's open: sent again after measuring again.
     sim.faults.add(action="error", exchange="bingx", method="POST", path=ORDER_PATHS["bingx"],
                    error_kind=ErrorKind.AUTH_TIMESTAMP, times=1)
-    harness = await harness_factory(f"sqlite:///{tmp_path / 'db.sqlite'}", **settings(max_clock_skew_ms=5000))
+    harness = await harness_factory(f"sqlite:///{tmp_path / 'db.sqlite'}", **settings(max_clock_skew_ms=5000,
+                                                                                   clock_check_minutes=0.05))
     ids = []
     for primary, hedge, side in PAIRS:
         sim.engine.set_funding(primary, BTC, rate=favourable(side))
@@ -75,6 +77,8 @@ async def test_cycles_complete_on_the_exchanges_clocks(sim, harness_factory, tmp
     assert bingx[0].error_kind == "AUTH_TIMESTAMP" and bingx[1].outcome == "ok"
     measured = [r.seq for r in sim.requests.query(exchange="bingx", path=TIME_PATHS["bingx"])]
     assert any(bingx[0].seq < seq < bingx[1].seq for seq in measured), "measured again before sending again"
+    # At start, every 3 s (ARBITRAGE_CLOCK_CHECK_MINUTES=0.05) and once for the warm-up before the trigger.
+    assert len(sim.requests.query(exchange="binanceusdm", path=TIME_PATHS["binanceusdm"])) >= 2 * CLOCK_SAMPLES + 1
     for subscription_id, (primary, hedge, _) in zip(ids, PAIRS, strict=True):
         story = await harness.story(subscription_id)
         assert {p.exchange for p in story.payments} == {primary, hedge}, "funding paid on both exchanges' clocks"

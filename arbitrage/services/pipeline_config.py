@@ -97,6 +97,10 @@ class PipelineConfig:
         """Our clock: when the funding time has passed on both exchanges (the one furthest behind is last)."""
         return subscription.funding_time - timedelta(seconds=self._behind(subscription))
 
+    def exchange_time(self, exchange_id: str, local: datetime) -> datetime:
+        """What `exchange_id`'s clock shows when ours shows `local` (to compare our times with its stamps)."""
+        return local + timedelta(seconds=self.clocks.offset_seconds(exchange_id))
+
     def _offsets(self, subscription: Subscription) -> tuple[float, float]:
         return (self.clocks.offset_seconds(subscription.primary_exchange),
                 self.clocks.offset_seconds(subscription.hedge_exchange))

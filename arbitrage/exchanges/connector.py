@@ -149,6 +149,9 @@ class ClockOffset:
 
     @property
     def bound_ms(self) -> float:
+        """How much later (our clock) than timestamp + window an order may still execute. Signed timestamps are
+        corrected by the offset, which leaves the uncertainty; the offset is kept in as a margin for a clock that
+        moved back since it was measured."""
         return abs(self.offset_ms) + self.uncertainty_ms
 
 
@@ -282,9 +285,10 @@ class ExchangeConnector(Protocol):
         execute_before: datetime | None = None,
     ) -> OrderReport:
         """Send one market order (amount in base units) with this exchange's order receive window, never reaching
-        past `execute_before` (an instant on the exchange's clock, e.g. its entry cutoff). Never retried blindly: on an unknown outcome it raises
-        ExchangeError(outcome_unknown=True) carrying the `SentRequest`, and the caller looks the order up by client
-        id. An error without `request` means the order was never sent."""
+        past `execute_before` (an instant on the exchange's clock, e.g. its entry cutoff). Never retried blindly
+        (only once more when the exchange refused its timestamp, which it did not process): on an unknown outcome
+        it raises ExchangeError(outcome_unknown=True) carrying the `SentRequest`, and the caller looks the order up
+        by client id. An error without `request` means the order was never sent."""
 
     def executable_until(self, signed_by: datetime) -> datetime:
         """The latest moment (our clock) an order signed at or before `signed_by` could still execute."""

@@ -42,7 +42,8 @@ class OrderWindow:
 
     window_ms: int
     execute_before_ms: int | None = None  # epoch ms on the EXCHANGE's clock; the window never reaches past it
-    signed_at_ms: int | None = None  # local epoch ms just after signing: not earlier than the request's timestamp
+    # Local epoch ms just after signing: not earlier than the request's timestamp less the offset it was given.
+    signed_at_ms: int | None = None
     applied_ms: int | None = None
     written_at: float | None = None  # local epoch seconds when the signed request was handed to the connection
 

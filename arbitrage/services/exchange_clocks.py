@@ -3,9 +3,9 @@ ARBITRAGE_CLOCK_CHECK_MINUTES, and what follows from it.
 
 Each connector keeps its last measurement (`connector.clock_offset`) and signs every request with a timestamp
 corrected by it. Funding instants, entry cutoffs and order deadlines are instants on the EXCHANGE's clock: the
-pipeline turns them into instants on ours with `local_instant` (an exchange 3 s ahead reaches T 3 s before we
-do). Nothing opens while an exchange's offset is unknown or larger than ARBITRAGE_MAX_CLOCK_SKEW_MS
-(`clock_refusal`).
+pipeline's timing (`PipelineConfig`) turns them into instants on ours with `offset_seconds` (an exchange 3 s ahead
+reaches T 3 s before we do). Nothing opens while an exchange's offset is unknown or larger than
+ARBITRAGE_MAX_CLOCK_SKEW_MS (`clock_refusal`).
 
 `ExchangeClocks.offsets()` is the public read of the last offsets (health checks, metrics).
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from datetime import datetime, timedelta
 
 from arbitrage.exchanges.connector import ClockOffset, ConnectorRegistry, ExchangeError
 from arbitrage.logging import get_logger
@@ -41,16 +40,14 @@ class ExchangeClocks:
         clock = self.offset(exchange_id)
         return clock.offset_ms / 1000 if clock is not None else 0.0
 
-    def local_instant(self, exchange_id: str, instant: datetime) -> datetime:
-        """When our clock shows what the exchange's clock shows at `instant`."""
-        return instant - timedelta(seconds=self.offset_seconds(exchange_id))
-
     async def measure(self, exchange_id: str) -> ClockOffset | None:
         """Measure one exchange again (the connector logs the offset, and any change above 100 ms)."""
         try:
             return await self._connectors.get(exchange_id).measure_clock_offset()
         except ExchangeError as error:
-            log.warning("clock_offset_unknown", exchange=exchange_id, error=error.user_message)
+            last = self.offset(exchange_id)
+            log.warning("clock_measurement_failed", exchange=exchange_id, error=error.user_message,
+                        last_offset_ms=round(last.offset_ms, 1) if last is not None else None)
             return None
 
     async def measure_all(self) -> None:

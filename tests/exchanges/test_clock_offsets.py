@@ -49,16 +49,18 @@ async def test_orders_are_signed_and_bounded_on_the_exchange_clock(sim, make_con
     connector: CcxtConnector = await make_connector(exchange_overrides={exchange_id: {"order_recv_window_ms": 5000}})
     clock = await connector.measure_clock_offset()
     assert connector.clock_offset == clock and clock.measured_at is not None
-    assert clock.offset_ms == pytest.approx(offset_ms, abs=50) and clock.uncertainty_ms < 50
+    assert clock.offset_ms == pytest.approx(offset_ms, abs=100) and clock.uncertainty_ms < 100
+    await connector.position_mode()  # read now, not between the deadline below and the order
     # Deadline 1.6 s ahead on the exchange's clock: the window ends there, not 1.6 s ahead on ours.
-    deadline = utcnow() + timedelta(milliseconds=offset_ms + 1600)
+    deadline = utcnow() + timedelta(milliseconds=clock.offset_ms + 1600)
     report = await connector.create_market_order(S, "buy", AMOUNT, "clk-1", execute_before=deadline)
     [record] = order_records(sim, exchange_id)
     assert record.outcome == "ok" and report.filled == AMOUNT
     exchange_received_ms = record.received_ns / 1e6 + offset_ms
-    assert record.timestamp_ms == pytest.approx(exchange_received_ms, abs=50), "timestamp on the exchange's clock"
-    expected = 1000 if exchange_id == "mexc" else 1600  # MEXC counts whole seconds
-    assert expected - 200 <= record.recv_window_ms <= expected
+    assert record.timestamp_ms == pytest.approx(exchange_received_ms, abs=100), "timestamp on the exchange's clock"
+    # 1.6 s less the time it took to sign (MEXC counts whole seconds; 1 ms for rounding to whole ms); read on our
+    # clock it would be 4.6 s or nothing at all (too late).
+    assert 1000 <= record.recv_window_ms <= 1601
 
 
 @pytest.mark.parametrize("jump_ms", [3000, -3000])
@@ -76,7 +78,7 @@ async def test_a_refused_timestamp_is_retried_once_after_measuring_again(sim, ma
     time_requests = sim.requests.query(exchange=exchange_id, path=TIME_PATHS[exchange_id])
     assert len(time_requests) == CLOCK_SAMPLES, "measured again in between"
     assert first.seq < min(r.seq for r in time_requests) < second.seq
-    assert connector.clock_offset is not None and connector.clock_offset.offset_ms == pytest.approx(jump_ms, abs=50)
+    assert connector.clock_offset is not None and connector.clock_offset.offset_ms == pytest.approx(jump_ms, abs=100)
     assert report.filled == AMOUNT and len(positions(sim, exchange_id)) == 1
 
 
@@ -96,5 +98,5 @@ async def test_the_offset_comes_from_the_shortest_round_trip(sim, make_connector
     connector: CcxtConnector = await make_connector()
     sim.faults.add(action="latency", exchange=exchange_id, path=TIME_PATHS[exchange_id], latency_ms=300)
     clock = await connector.measure_clock_offset()
-    assert clock.uncertainty_ms < 50, "the slow sample was not kept"
-    assert clock.offset_ms == pytest.approx(2000, abs=50)
+    assert clock.uncertainty_ms < 150, "the slow sample (a round trip of 300 ms or more) was not kept"
+    assert clock.offset_ms == pytest.approx(2000, abs=100)

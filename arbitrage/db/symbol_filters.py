@@ -57,3 +57,20 @@ async def mark_symbols_delisted(session: AsyncSession, exchange: str, symbols: I
             .values(delisted_at=now, updated_at=now)
             .execution_options(synchronize_session=False)
         )
+
+
+async def update_funding_intervals(
+    session: AsyncSession, exchange: str, intervals: dict[str, int], *, now: datetime
+) -> list[str]:
+    """Store freshly read funding intervals on the rows that exist and differ; returns the symbols changed."""
+    rows = {row.symbol: row for row in await symbol_filters_for(session, exchange)}
+    changed = [symbol for symbol, hours in intervals.items()
+               if symbol in rows and rows[symbol].funding_interval_hours != hours]
+    for symbol in changed:
+        await session.execute(
+            update(SymbolFilter)
+            .where(SymbolFilter.exchange == exchange, SymbolFilter.symbol == symbol)
+            .values(funding_interval_hours=intervals[symbol], updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return changed

@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from arbitrage.domain import Side
+from arbitrage.domain.trade_estimate import apr, per_day
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,10 @@ class Opportunity:
     fees_usdt: Decimal  # + paid, four taker fees
     spread_usdt: Decimal  # + paid, estimated from the order books' top levels
     blocked_reason: str | None = None  # a market rule the subscription would fail (minimum notional, tier, listing)
+    amount: Decimal | None = None  # base units on both legs (the notional at the mark price, on the coarser step)
+    spread_known: bool = True  # False: no order book was read for it (spread_usdt is then 0, net optimistic)
+    primary_fee_rate: Decimal | None = None
+    hedge_fee_rate: Decimal | None = None
 
     @property
     def net_usdt(self) -> Decimal:
@@ -34,3 +39,13 @@ class Opportunity:
     @property
     def net_bps(self) -> Decimal:
         return self.net_usdt / self.notional_usdt * 10_000 if self.notional_usdt else Decimal(0)
+
+    @property
+    def net_per_day_usdt(self) -> Decimal:
+        """The net if captured at every instant of the primary's interval for 24 h."""
+        return per_day(self.net_usdt, self.primary_interval_hours)
+
+    @property
+    def apr(self) -> Decimal:
+        """`net_per_day_usdt` over a year as a fraction of the notional (0.1 = 10 %)."""
+        return apr(self.net_usdt, self.notional_usdt, self.primary_interval_hours)

@@ -13,6 +13,9 @@ from arbitrage.exchanges.ccxt_orders import CcxtMarket
 from arbitrage.exchanges.connector import OrderReport
 from arbitrage.exchanges.urls import to_original_url
 
+DEFAULT_INTERVAL_HOURS = 8  # a symbol absent from fundingInfo
+DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000)  # the only depths /fapi/v1/depth accepts
+
 
 class _BinanceUsdm(ccxt.binanceusdm):  # type: ignore[misc]
     """ccxt applies the futures error table (-2019 → InsufficientFunds, -4164 → InvalidOrder, ...) only when the
@@ -34,7 +37,12 @@ class BinanceUsdmConnector(CcxtConnector):
     funding_amount_field = "income"  # + received
     funding_page_limit = 1000
     # Binance documents weight 5 for position information; ccxt's table says 1 for the V3 path: the larger is kept.
+    # (premiumIndex without a symbol weighs 10, ccxt counts 1: one such read per scan, within the budget's margin
+    # for under-weighted endpoints; a table entry would count every per-symbol read at 10 too.)
     request_weights = {("fapiPrivateV3", "positionRisk"): 5}
+
+    def _book_limit(self, limit: int) -> int:
+        return next((depth for depth in DEPTH_LIMITS if depth >= limit), DEPTH_LIMITS[-1])
 
     def _enable_sandbox(self) -> None:
         # ccxt's futures testnet mode raises NotSupported on every private call; Binance's demo-fapi replaces it.
@@ -65,8 +73,14 @@ class BinanceUsdmConnector(CcxtConnector):
         return sum((value for value in commissions if value is not None), Decimal(0))
 
     async def _funding_intervals(self) -> dict[str, int]:
-        # GET /fapi/v1/fundingInfo: one call; Binance lists only symbols whose interval or caps were adjusted.
-        intervals = await self.client.fetch_funding_intervals()
-        return {
-            symbol: hours for symbol, row in intervals.items() if (hours := reports.interval_hours(row.get("interval")))
+        # GET /fapi/v1/fundingInfo: one call; Binance lists only symbols whose interval or caps were adjusted, every
+        # other perpetual settles every 8 h.
+        adjusted = await self.client.fetch_funding_intervals()
+        intervals = {
+            symbol: DEFAULT_INTERVAL_HOURS
+            for symbol, market in (self.client.markets or {}).items() if reports.is_usdt_perpetual(market)
         }
+        intervals.update({
+            symbol: hours for symbol, row in adjusted.items() if (hours := reports.interval_hours(row.get("interval")))
+        })
+        return intervals

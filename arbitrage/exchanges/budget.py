@@ -12,6 +12,7 @@ many into the exchange's window):
 
 A request that does not fit waits until the window frees (the library says when), so the exchange never refuses
 it for its rate. `ARBITRAGE_EXCHANGES__<ID>__RATE_LIMIT_SCALE` scales every limit (VIP tiers raise them).
+Each wait is observed (`arbitrage_rate_budget_wait_seconds`); `usage()` says how full the windows are now.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import asyncio
 import heapq
 import itertools
 import time
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -29,6 +31,7 @@ from enum import IntEnum
 from pyrate_limiter import InMemoryBucket, Rate, RateItem
 
 from arbitrage.domain.venues import LimitScope, RateLimit, VenueFacts
+from arbitrage.ops.metrics import observe_budget_wait
 
 # Each window is this much wider than documented: the exchange counts arrivals, which jitter on the way.
 WINDOW_MARGIN_MS = 50
@@ -78,6 +81,20 @@ class _Windows:
     def limits(self) -> list[int]:
         return [rate.limit for rate in self._rates]
 
+    @property
+    def waiting(self) -> int:
+        return sum(1 for waiter in self._waiting if not waiter.future.done())
+
+    def usage(self) -> float:
+        """The fullest window now, as a share of its limit (0..1), over every key."""
+        now_ms = int(time.time() * 1000)
+        fullest = 0.0
+        for bucket in self._buckets.values():
+            for rate in self._rates:
+                in_window = len(bucket.items) - bisect_left(bucket.items, now_ms - rate.interval, key=_timestamp)
+                fullest = max(fullest, in_window / rate.limit)
+        return min(fullest, 1.0)
+
     async def acquire(self, level: int, cost: int, key: str) -> None:
         if not self._rates:
             return
@@ -96,7 +113,9 @@ class _Windows:
                 heapq.heappop(self._waiting)
                 continue
             bucket = self._buckets.setdefault(waiter.key, InMemoryBucket(self._rates))
-            item = RateItem(waiter.key, int(time.time() * 1000), waiter.cost)
+            now_ms = int(time.time() * 1000)
+            bucket.leak(now_ms)  # drop what left every window (pyrate-limiter's Limiter would do it in a thread)
+            item = RateItem(waiter.key, now_ms, waiter.cost)
             if not bucket.put(item):
                 wait_ms = int(bucket.waiting(item))  # type: ignore[arg-type]
                 self._timer = asyncio.get_running_loop().call_later(max(wait_ms, 1) / 1000, self._serve)
@@ -115,11 +134,22 @@ class RequestBudget:
 
     async def acquire(self, *, order: bool, endpoint: str, weight: int = 1) -> None:
         """Wait until one request fits."""
+        started = time.monotonic()
         if order:
             await self._orders.acquire(0, weight, self.exchange_id)
         else:
             key = f"{self.exchange_id}:{endpoint}" if self._per_endpoint else self.exchange_id
             await self._reads.acquire(int(_PRIORITY.get()), max(weight, 1), key)
+        observe_budget_wait(self.exchange_id, "orders" if order else "requests", time.monotonic() - started)
+
+    def usage(self) -> dict[str, tuple[float, int]]:
+        """Per budget ("orders", "requests"): how full its fullest window is (0..1) and how many requests wait."""
+        return {"orders": (self._orders.usage(), self._orders.waiting),
+                "requests": (self._reads.usage(), self._reads.waiting)}
+
+
+def _timestamp(item: RateItem) -> int:
+    return item.timestamp
 
 
 def _order_share(order_limits: Sequence[RateLimit], limit: RateLimit) -> int:

@@ -68,6 +68,12 @@ class BybitConnector(CcxtConnector):
         fee = reports.dec(info.get("cumExecFee")) if isinstance(info, dict) else None
         return (fee, "USDT") if fee is not None else reports.ccxt_fee(order)
 
+    def _rate_interval(self, data: dict[str, Any]) -> int | None:
+        # The ticker's fundingIntervalHour is current (Bybit moves a symbol to hourly settlement when its rate hits
+        # the cap); ccxt's `interval` comes from the instruments loaded with the markets, which may predate that.
+        hours = reports.to_int((data.get("info") or {}).get("fundingIntervalHour"))
+        return hours or reports.interval_hours(data.get("interval"))
+
     async def _funding_intervals(self) -> dict[str, int]:
         # instruments-info carries fundingInterval (minutes) for every market: no request.
         intervals = {}

@@ -36,6 +36,7 @@ from arbitrage.exchanges.connector import (
 from arbitrage.exchanges.errors import classify
 from arbitrage.exchanges.retry import retry_safe
 from arbitrage.exchanges.budget import Priority, RequestBudget, priority
+from arbitrage.exchanges.ccxt_market_data import CcxtMarketData
 from arbitrage.exchanges.ccxt_orders import CcxtMarket, CcxtOrders
 from arbitrage.exchanges.client_class import client_class, request_timing
 from arbitrage.exchanges.signing import WindowStyle, outside_order_window
@@ -60,6 +61,8 @@ PRIORITIES = {
     "fetch_time_again": Priority.LOOKUP,  # a request refused for its timestamp waits for this measurement
     "warm_up": Priority.LOOKUP,  # it must be done before the trigger it prepares
     "fetch_balance": Priority.BACKGROUND,
+    "fetch_funding_rates": Priority.BACKGROUND,
+    "fetch_order_book": Priority.BACKGROUND,
 }
 # Until the exchange's clock has been measured, its offset is taken to be up to this much either way.
 UNMEASURED_CLOCK = ClockOffset(0.0, 1000.0)
@@ -69,7 +72,7 @@ CLOCK_SAMPLES = 3
 CLOCK_CHANGE_LOGGED_MS = 100.0
 
 
-class CcxtConnector(CcxtOrders):
+class CcxtConnector(CcxtOrders, CcxtMarketData):
     exchange_id: ClassVar[str] = ""
     ccxt_class: ClassVar[type[Any]] = ccxt.Exchange
     ccxt_has: ClassVar[dict[str, Any]] = {}
@@ -99,6 +102,7 @@ class CcxtConnector(CcxtOrders):
             if secret is not None:
                 config[key] = secret.get_secret_value()
         self._secrets = settings.secret_values()
+        self.taker_fee_override = settings.taker_fee
         self.order_window_ms = settings.order_recv_window_ms
         self.clock_offset: ClockOffset | None = None
         self._clock_lock = asyncio.Lock()
@@ -236,6 +240,10 @@ class CcxtConnector(CcxtOrders):
     def market(self, symbol: str) -> MarketInfo:
         market = self._market(symbol)
         return reports.market_info(self.exchange_id, market, self._max_leverage(market))
+
+    @property
+    def markets_loaded(self) -> bool:
+        return bool(self.client.markets)
 
     def markets(self) -> list[MarketInfo]:
         if not self.client.markets:

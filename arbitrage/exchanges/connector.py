@@ -65,6 +65,16 @@ class FundingRateInfo:
 
 
 @dataclass(frozen=True)
+class OrderBookTop:
+    """The top levels of a book, best first: (price, amount in BASE units)."""
+
+    exchange: str
+    symbol: str
+    bids: list[tuple[Decimal, Decimal]]
+    asks: list[tuple[Decimal, Decimal]]
+
+
+@dataclass(frozen=True)
 class LeverageInfo:
     exchange: str
     symbol: str
@@ -252,6 +262,10 @@ class ExchangeConnector(Protocol):
     def markets(self) -> list[MarketInfo]:
         """Every USDT-margined linear perpetual the exchange lists (after load_markets)."""
 
+    @property
+    def markets_loaded(self) -> bool:
+        """True once markets are loaded; costs nothing (health checks ask it every few seconds)."""
+
     async def position_mode(self) -> PositionMode:
         """Read the account's position mode from the exchange (and remember it)."""
 
@@ -272,6 +286,16 @@ class ExchangeConnector(Protocol):
     async def fetch_leverage(self, symbol: str) -> LeverageInfo: ...
 
     async def fetch_funding_rate(self, symbol: str) -> FundingRateInfo: ...
+
+    async def fetch_funding_rates(self) -> dict[str, FundingRateInfo]:
+        """Every listed USDT perpetual's current rate in ONE request, with the next funding time and interval where
+        that answer carries them (MEXC's carries neither: both None)."""
+
+    async def fetch_order_book(self, symbol: str, limit: int) -> OrderBookTop:
+        """The top `limit` levels per side (the venue's nearest accepted depth at or above it)."""
+
+    def taker_fee_rate(self, symbol: str) -> Decimal | None:
+        """The configured TAKER_FEE, else the market's taker rate from the exchange (after load_markets)."""
 
     async def create_market_order(
         self,

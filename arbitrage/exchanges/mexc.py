@@ -116,6 +116,18 @@ class MexcConnector(CcxtConnector):
             return reports.ccxt_fee(order)
         return (taker or Decimal(0)) + (maker or Decimal(0)), info.get("feeCurrency") or "USDT"
 
+    async def _all_funding_rates(self) -> dict[str, dict[str, Any]]:
+        # ccxt has no fetch_funding_rates for MEXC; GET contract/ticker without a symbol carries every contract's
+        # current fundingRate (no next settle time or collectCycle: those are on funding_rate/{symbol} only).
+        response = await self.client.contractPublicGetTicker()
+        by_id = {market["id"]: symbol for symbol, market in (self.client.markets or {}).items() if market.get("swap")}
+        rates = {}
+        for row in response.get("data") or []:
+            symbol = by_id.get(row.get("symbol"))
+            if symbol is not None:
+                rates[symbol] = {"fundingRate": row.get("fundingRate"), "markPrice": row.get("fairPrice")}
+        return rates
+
     async def _leverage_tiers(self, market: CcxtMarket) -> list[LeverageTierInfo]:
         # ccxt's computed tiers are in contracts; the contract's max leverage as one tier is in quote terms.
         return self._single_tier(market)

@@ -7,7 +7,7 @@ travels into another session.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +16,7 @@ from typing import Any
 from arbitrage.db import repository as repo
 from arbitrage.db.models import FundingPayment, Order, Subscription, SubscriptionEvent
 from arbitrage.db.session import Database
+from arbitrage.domain import Side
 from arbitrage.domain.status import OrderStatus, Status, is_terminal
 from arbitrage.exchanges.connector import FundingPaymentReport
 from arbitrage.logging import get_logger
@@ -53,9 +54,38 @@ class OrderFinding:
     sent_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class StatusChange:
+    """A committed transition as observers (alerts) see it: a copy of the row's figures, never the row."""
+
+    subscription_id: int
+    from_status: Status
+    to_status: Status
+    reason: str
+    primary_exchange: str
+    primary_symbol: str
+    hedge_exchange: str
+    hedge_symbol: str
+    side: Side  # the primary leg's
+    amount: Decimal
+    applied_leverage: int | None
+    funding_time: datetime
+    error_message: str | None
+    funding_received: Decimal | None
+    fees: Decimal | None
+    realized_pnl: Decimal | None
+    at: datetime
+
+
+# Called after the transaction committed, on the event loop: it must return at once (queue the work, never await).
+StatusObserver = Callable[[StatusChange], None]
+
+
 class SubscriptionJournal:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Set at daemon start (the alert worker); a failing observer is logged and never affects the subscription.
+        self.observers: list[StatusObserver] = []
 
     # --- reading ---------------------------------------------------------------------------------------------
 
@@ -86,9 +116,10 @@ class SubscriptionJournal:
             stored = await repo.require_subscription(session, subscription.id)
             for column, value in result.values.items():
                 setattr(stored, column, value)
-            await repo.transition(session, stored, result.target, event=result.event, message=result.reason,
-                                  details=result.details, error_message=result.note)
+            row = await repo.transition(session, stored, result.target, event=result.event, message=result.reason,
+                                        details=result.details, error_message=result.note)
         _copy_status(stored, subscription, result.values)
+        self._notify(stored, row)
 
     async def transition(
         self, subscription: Subscription, target: Status, reason: str, *, event: str,
@@ -104,10 +135,14 @@ class SubscriptionJournal:
                 target = Status.ERROR if stored.status in (Status.SCHEDULED, Status.SYNCING_LEVERAGE) else (
                     Status.NEEDS_ATTENTION
                 )
+                row = None
                 if not is_terminal(stored.status) and stored.status is not Status.NEEDS_ATTENTION:
-                    await repo.transition(session, stored, target, event="pipeline_crashed", message=reason)
+                    row = await repo.transition(session, stored, target, event="pipeline_crashed", message=reason)
         except Exception:
             log.exception("pipeline_crash_not_recorded")
+            return
+        if row is not None:
+            self._notify(stored, row)
 
     async def event(
         self, subscription_id: int, event: str, message: str, details: dict[str, Any] | None = None
@@ -135,8 +170,10 @@ class SubscriptionJournal:
         async with self.db.unit_of_work() as session:
             rows = [await _add_order(session, subscription.id, intent) for intent in intents]
             stored = await repo.require_subscription(session, subscription.id)
-            await repo.transition(session, stored, Status.OPENING, event="opening", message=reason, details=details)
+            event = await repo.transition(session, stored, Status.OPENING, event="opening", message=reason,
+                                          details=details)
         _copy_status(stored, subscription)
+        self._notify(stored, event)
         return rows
 
     async def record_outcomes(self, rows: Sequence[Order], outcomes: Sequence[SendOutcome]) -> None:
@@ -200,6 +237,25 @@ class SubscriptionJournal:
                     sent_at=finding.sent_at,
                 )
             await repo.add_event(session, subscription_id, "recovered", message=message, details=details)
+
+
+    def _notify(self, stored: Subscription, event: SubscriptionEvent) -> None:
+        if not self.observers:
+            return
+        change = StatusChange(
+            subscription_id=stored.id, from_status=Status(event.from_status), to_status=Status(event.to_status),
+            reason=event.message or "", primary_exchange=stored.primary_exchange,
+            primary_symbol=stored.primary_symbol, hedge_exchange=stored.hedge_exchange,
+            hedge_symbol=stored.hedge_symbol, side=Side(stored.side), amount=stored.amount,
+            applied_leverage=stored.applied_leverage, funding_time=stored.funding_time,
+            error_message=stored.error_message, funding_received=stored.funding_received, fees=stored.fees,
+            realized_pnl=stored.realized_pnl, at=event.at,
+        )
+        for observer in self.observers:
+            try:
+                observer(change)
+            except Exception:  # an observer's bug must never stop a subscription
+                log.exception("status_observer_failed", subscription_id=stored.id)
 
 
 def _copy_status(stored: Subscription, subscription: Subscription, values: dict[str, Any] | None = None) -> None:

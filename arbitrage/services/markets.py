@@ -124,6 +124,18 @@ class CachedMarketCatalog:
         row = await self.symbol_filter(exchange, symbol)
         return leverage_limit(exchange, symbol, tiers_from_filter(row), row.max_leverage, notional)
 
+    async def cached_intervals(self, exchange: str) -> dict[str, int]:
+        """Every cached funding interval of one exchange (the scanner's fallback where a rate answer has none)."""
+        async with self._db.unit_of_work() as session:
+            rows = await symbol_filters.symbol_filters_for(session, exchange)
+        return {row.symbol: row.funding_interval_hours for row in rows if row.funding_interval_hours}
+
+    async def remember_intervals(self, exchange: str, intervals: dict[str, int]) -> None:
+        """Store freshly read intervals on the cached rows that differ."""
+        if intervals:
+            async with self._db.unit_of_work() as session:
+                await symbol_filters.update_funding_intervals(session, exchange, intervals, now=utcnow())
+
     async def refresh(self, exchanges: Iterable[str] | None = None, *, reload: bool = True) -> list[RefreshSummary]:
         return await refresh_markets(self._db, self._connectors, exchanges, reload=reload)
 

@@ -20,6 +20,7 @@ from arbitrage.domain.funding import opened_too_late
 from arbitrage.domain.order_ids import next_attempt
 from arbitrage.domain.status import Status
 from arbitrage.logging import get_logger
+from arbitrage.ops.metrics import observe_open_wire
 from arbitrage.services.clock import utcnow
 from arbitrage.services.closing import connectors_for, reduce_legs
 from arbitrage.services.journal import StepResult
@@ -91,6 +92,7 @@ async def open_legs(
     if trigger is not None:
         wire["trigger_lateness_ms"] = round((min(o.sent_at for o in outcomes) - trigger).total_seconds() * 1000, 3)
     log.info("legs_sent", **wire, states=[o.state.value for o in outcomes])
+    observe_open_wire(wire["gap_ms"], wire.get("trigger_lateness_ms"))
     if any(o.may_send_again for o in outcomes):
         outcomes = list(await asyncio.gather(*(
             _open_again(ctx, subscription, spec, outcome) for spec, outcome in zip(specs, outcomes, strict=True)

@@ -22,6 +22,7 @@ from arbitrage.domain import OrderPurpose
 from arbitrage.domain.status import ORDER_IN_DOUBT, OrderStatus, Status
 from arbitrage.exchanges.connector import ConnectorRegistry
 from arbitrage.logging import bind_subscription, get_logger
+from arbitrage.ops.metrics import timed_step
 from arbitrage.services.clock import sleep_until, utcnow
 from arbitrage.services.closing import close_legs
 from arbitrage.services.journal import StepResult, SubscriptionJournal
@@ -83,7 +84,9 @@ class Pipeline:
             elif not await self._prepare_and_open(subscription):
                 return
         if subscription.status in (Status.OPENING, Status.CLOSING):  # interrupted mid-order (a crash)
-            await self.journal.apply(subscription, await recover(self.ctx, subscription))
+            with timed_step("recover"):
+                result = await recover(self.ctx, subscription)
+            await self.journal.apply(subscription, result)
         if subscription.status is Status.OPEN:
             await self._hold_and_close(subscription)
 
@@ -108,7 +111,8 @@ class Pipeline:
     async def _prepare_and_open(self, subscription: Subscription) -> bool:
         """Everything that can happen ahead of the trigger does: leverage, the funding check, and the order rows
         committed together with OPENING. At the trigger only the two orders go out. True when both legs are OPEN."""
-        plan = await prepare(self.ctx, subscription)
+        with timed_step("prepare"):
+            plan = await prepare(self.ctx, subscription)
         if isinstance(plan, StepResult):
             await self.journal.apply(subscription, plan)
             return False
@@ -116,7 +120,8 @@ class Pipeline:
         pending = await record_open_orders(self.ctx, subscription, plan.amount, trigger)
         if not await self._wait_for_trigger(subscription, pending, trigger):
             return False
-        result = await open_legs(self.ctx, subscription, pending, trigger)
+        with timed_step("open"):
+            result = await open_legs(self.ctx, subscription, pending, trigger)
         await self.journal.apply(subscription, result)
         if result.target is not Status.OPEN:
             return False
@@ -193,15 +198,20 @@ class Pipeline:
                 log.info("pipeline_paused_for_shutdown", status=str(subscription.status))
                 return
             try:
-                payments = await confirm_funding(self.ctx, subscription)
+                with timed_step("confirm_funding"):
+                    payments = await confirm_funding(self.ctx, subscription)
             except Exception as error:  # confirming is bookkeeping: the legs get closed whatever happens here
                 log.exception("funding_confirmation_failed", error=_first_line(error))
                 payments = []
             if payments is None:
                 return  # stopping: the row stays OPEN for the next start
         await self.journal.transition(subscription, Status.CLOSING, "closing both legs", event="closing")
-        failed = await close_legs(self.ctx, subscription)
-        await self.journal.apply(subscription, failed or await completion(self.ctx, subscription, note=late))
+        with timed_step("close"):
+            closed = await close_legs(self.ctx, subscription)  # None: both legs flat
+        if closed is None:
+            with timed_step("complete"):
+                closed = await completion(self.ctx, subscription, note=late)
+        await self.journal.apply(subscription, closed)
 
     async def _opened_late(self, subscription: Subscription) -> str | None:
         """The reason, when the legs opened too late to earn this funding (no wait for a payment that cannot come)."""

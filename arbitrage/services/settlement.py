@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from arbitrage.db.models import Order, Subscription
 from arbitrage.domain import Leg, OrderPurpose, OrderSide, Side
-from arbitrage.domain.funding import ClosedLeg, realized_pnl, share_of_payment
+from arbitrage.domain.funding import ClosedLeg, leg_price_pnl, realized_pnl, share_of_payment
 from arbitrage.domain.status import Status
 from arbitrage.exchanges.connector import FundingPaymentReport
 from arbitrage.logging import get_logger
@@ -92,10 +92,17 @@ async def completion(ctx: StepContext, subscription: Subscription, note: str | N
     legs = [leg for leg in (_closed_leg(orders, Leg.PRIMARY, side), _closed_leg(orders, Leg.HEDGE, side.opposite))
             if leg is not None]
     pnl = realized_pnl(legs, funding, fees)
+    price_pnl = sum((leg_price_pnl(leg) for leg in legs), Decimal(0))
+    details = {"funding_received": str(funding), "fees": str(fees), "price_pnl": str(price_pnl),
+               "realized_pnl": str(pnl)}
+    if subscription.estimate_net is not None:  # honest results: what was expected next to what happened
+        error = pnl - subscription.estimate_net
+        details |= {"estimate_net": str(subscription.estimate_net), "estimate_error": str(error)}
+        log.info("estimate_compared", estimate_net=str(subscription.estimate_net), realized_pnl=str(pnl))
     return StepResult(
         Status.COMPLETED, f"funding {_plain(funding)}, fees {_plain(fees)}, realized PnL {_plain(pnl)} USDT",
-        "completed", {"funding_received": str(funding), "fees": str(fees), "realized_pnl": str(pnl)},
-        values={"funding_received": funding, "fees": fees, "realized_pnl": pnl}, note=note,
+        "completed", details,
+        values={"funding_received": funding, "fees": fees, "price_pnl": price_pnl, "realized_pnl": pnl}, note=note,
     )
 
 

@@ -13,12 +13,20 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from arbitrage.db import repository as repo
-from arbitrage.db.models import Subscription
+from arbitrage.db.models import CreatedBy, Subscription
 from arbitrage.db.session import Database
+from arbitrage.domain.opportunity import Opportunity
 from arbitrage.domain.subscription_request import NewSubscription
 from arbitrage.exchanges.connector import ConnectorRegistry
 from arbitrage.services.subscription_market_checks import PendingCatalog, check_against_markets, store_fetched
-from arbitrage.services.subscription_trader_checks import check_credentials, check_duplicate, check_economics
+from arbitrage.services.subscription_trader_checks import (
+    check_credentials,
+    check_duplicate,
+    check_economics,
+    estimate_spread,
+)
+
+BOOK_LEVELS = 20  # the order-book levels read per leg for the spread estimate (ARBITRAGE_SCAN_BOOK_LEVELS)
 
 
 @dataclass(frozen=True)
@@ -31,7 +39,7 @@ class Review:
 
 async def review_subscription(
     db: Database | None, connectors: ConnectorRegistry, request: NewSubscription, *, default_leverage: int,
-    now: datetime, symbol_options: tuple[str, str], force: bool,
+    now: datetime, symbol_options: tuple[str, str], force: bool, book_levels: int = BOOK_LEVELS,
 ) -> Review:
     """Every check against the exchanges and the existing database (None: there is none yet)."""
     warnings = await check_credentials(connectors, [request.primary_exchange, request.hedge_exchange])
@@ -40,13 +48,17 @@ async def review_subscription(
         catalog, connectors, request, default_leverage=default_leverage, now=now, symbol_options=symbol_options,
         force=force,
     )
-    findings = check_economics(checked.request, checked.view, connectors, force=force)
+    spread = await estimate_spread(connectors, checked.request, book_levels)
+    findings = check_economics(checked.request, checked.view, connectors, force=force, spread=spread)
     duplicates = await check_duplicate(db, checked.request, force=force)
     return Review(checked.request, catalog, [*checked.notes, *findings.notes],
                   [*warnings, *findings.warnings, *duplicates])
 
 
-async def store_reviewed(session: AsyncSession, review: Review, now: datetime) -> Subscription:
+async def store_reviewed(
+    session: AsyncSession, review: Review, now: datetime, *, created_by: CreatedBy = CreatedBy.CLI,
+    estimate: Opportunity | None = None,
+) -> Subscription:
     await store_fetched(session, review.catalog, now)
     request = review.request
     assert request.funding_time is not None
@@ -61,4 +73,7 @@ async def store_reviewed(session: AsyncSession, review: Review, now: datetime) -
         leverage=request.leverage,
         funding_time=request.funding_time,
         lead_seconds=request.lead_seconds,
+        now=now,
+        created_by=created_by,
+        estimate=estimate,
     )

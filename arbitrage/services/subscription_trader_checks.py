@@ -5,8 +5,9 @@
   orders through the API for most accounts, so this is said plainly on every MEXC subscription.
 - The primary's current rate pays our side: refused (the daemon would skip it unless the rate turns), `--force`
   overrides.
-- The expected net at current rates (funding on both legs at that instant, four taker fees) is printed; a loss is
-  a warning, not a refusal: rates move until the funding time and the fee rates are the standard tier's.
+- The expected net at current rates (funding on both legs at that instant, four taker fees, the spread crossing
+  both order books' top levels to open and close) is printed; a loss is a warning, not a refusal: rates move until
+  the funding time and the fee rates are the standard tier's unless TAKER_FEE says otherwise.
 - An identical live subscription (same legs, side and funding time) is refused; `--force` adds another.
 """
 
@@ -21,8 +22,8 @@ from arbitrage.db.session import Database
 from arbitrage.domain.funding import side_receipt_rate
 from arbitrage.domain.status import IN_PROGRESS
 from arbitrage.domain.subscription_request import InputError, NewSubscription
-from arbitrage.domain.trade_estimate import DEFAULT_TAKER_FEE, describe, estimate_capture
-from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError
+from arbitrage.domain.trade_estimate import DEFAULT_TAKER_FEE, describe, estimate_capture, round_trip_spread
+from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError, OrderBookTop
 from arbitrage.services.subscription_market_checks import MarketView
 
 
@@ -72,8 +73,40 @@ def taker_fee_rate(connectors: ConnectorRegistry, exchange: str, symbol: str) ->
     return DEFAULT_TAKER_FEE[exchange], False
 
 
+@dataclass(frozen=True)
+class SpreadEstimate:
+    cost: Decimal | None  # + paid by both legs opening and closing; None: not estimated
+    problem: str | None = None
+
+
+async def estimate_spread(connectors: ConnectorRegistry, request: NewSubscription, levels: int) -> SpreadEstimate:
+    """Both legs' books read concurrently; the amount crossed through the top `levels` to open and to close."""
+    legs = ((request.primary_exchange, request.primary_symbol), (request.hedge_exchange, request.hedge_symbol))
+    books = await asyncio.gather(
+        *(connectors.get(exchange).fetch_order_book(symbol, levels) for exchange, symbol in legs),
+        return_exceptions=True,
+    )
+    total = Decimal(0)
+    for (exchange, symbol), book in zip(legs, books, strict=True):
+        if isinstance(book, ExchangeError):
+            return SpreadEstimate(None, f"{exchange}'s order book could not be read: {book.reason}")
+        if isinstance(book, BaseException):
+            raise book
+        assert isinstance(book, OrderBookTop)
+        spread = round_trip_spread(book.bids, book.asks, request.amount)
+        if spread is None:
+            return SpreadEstimate(None, f"{exchange}'s order book for {symbol} is empty")
+        cost, short = spread
+        if short > 0:
+            return SpreadEstimate(None, f"{exchange}'s top {levels} levels hold less than {request.amount} "
+                                        f"{symbol.split('/')[0]}")
+        total += cost
+    return SpreadEstimate(total)
+
+
 def check_economics(
-    request: NewSubscription, view: MarketView, connectors: ConnectorRegistry, *, force: bool
+    request: NewSubscription, view: MarketView, connectors: ConnectorRegistry, *, force: bool,
+    spread: SpreadEstimate | None = None,
 ) -> Findings:
     findings = Findings()
     assert request.funding_time is not None
@@ -99,8 +132,10 @@ def check_economics(
     estimate = estimate_capture(
         request.side, request.amount, view.price, view.primary_rate.rate,
         view.hedge_rate.rate if hedge_same_instant else None, primary_fee, hedge_fee,
+        spread.cost if spread is not None else None,
     )
-    line = describe(estimate, request.primary_exchange, request.hedge_exchange)
+    line = describe(estimate, request.primary_exchange, request.hedge_exchange,
+                    spread.problem if spread is not None else None)
     if not (primary_known and hedge_known):
         line += "; fee rates are the venues' standard taker rates"
     (findings.warnings if estimate.net < 0 else findings.notes).append(line)

@@ -132,10 +132,20 @@ async def post_funding(request: web.Request) -> web.StreamResponse:
         rate=body.get("rate"),
         next_funding_time=body.get("next_funding_time"),
         next_funding_in_seconds=body.get("next_funding_in_seconds"),
-        interval_s=body.get("interval_seconds"),
+        interval_s=_interval_seconds(body),
+        realign=body.get("interval_hours") is not None,
         delay_s=body.get("delay_seconds"),
     )
     return web.json_response({"instrument": instrument.to_dict()})
+
+
+def _interval_seconds(body: dict[str, Any]) -> int | None:
+    """``interval_hours`` (1, 4, 8 ...: a change moves the next funding to the new interval's next UTC boundary when
+    that comes sooner, unless the body gives it) or ``interval_seconds`` (short test schedules, nothing moved)."""
+    if body.get("interval_hours") is not None:
+        return int(float(body["interval_hours"]) * 3600)
+    value = body.get("interval_seconds")
+    return None if value is None else int(value)
 
 
 async def post_accounts(request: web.Request) -> web.StreamResponse:

@@ -132,14 +132,22 @@ class Engine:
         next_funding_in_seconds: float | None = None,
         interval_s: int | None = None,
         delay_s: float | None = None,
+        realign: bool = False,
     ) -> Instrument:
+        """`realign`: a changed interval moves the next funding to the new interval's next UTC boundary when that
+        comes sooner, as Bybit does when it moves a symbol to hourly settlement."""
         instrument = self.venue(exchange_id).instrument(symbol)
         if rate is not None:
             instrument.funding_rate = to_decimal(rate)
         if interval_s is not None:
             if int(interval_s) <= 0:
                 raise ValueError("funding interval must be positive")
+            changed = int(interval_s) != instrument.funding_interval_s
             instrument.funding_interval_s = int(interval_s)
+            if realign and changed and next_funding_time is None and next_funding_in_seconds is None:
+                interval_ms = instrument.funding_interval_s * 1000
+                boundary = (self.now() // interval_ms + 1) * interval_ms
+                instrument.next_funding_time = min(instrument.next_funding_time, boundary)
         if delay_s is not None:
             instrument.settlement_delay_s = float(delay_s)
         if next_funding_in_seconds is not None:  # on the exchange's own clock

@@ -63,6 +63,12 @@ class Instrument:
     settlement_delay_s: float = 0.0
     listed: bool = True
     market_liquidity: Decimal | None = None  # most one market order can fill (order units); None = unlimited
+    # The public order book (order_book.py): best bid/ask this many ticks either side of the mark, each further
+    # level `book_step_ticks` away, `book_level_qty` order units per level (None: 1000 × min_qty).
+    book_half_spread_ticks: int = 1
+    book_step_ticks: int = 1
+    book_level_qty: Decimal | None = None
+    book_levels: int = 200
     onboard_time: int = 1569398400000
     funding_rate_history: list[FundingRateRecord] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # dialect-specific fields (e.g. MEXC riskIncrVol)
@@ -146,6 +152,10 @@ class Instrument:
             "settlement_delay_s": self.settlement_delay_s,
             "listed": self.listed,
             "market_liquidity": str(self.market_liquidity) if self.market_liquidity is not None else None,
+            "book_half_spread_ticks": self.book_half_spread_ticks,
+            "book_step_ticks": self.book_step_ticks,
+            "book_level_qty": str(self.book_level_qty) if self.book_level_qty is not None else None,
+            "book_levels": self.book_levels,
             "funding_rate_history": [
                 {"funding_time": r.funding_time, "rate": str(r.rate), "mark_price": str(r.mark_price)}
                 for r in self.funding_rate_history

@@ -107,9 +107,16 @@ BINANCE_WEIGHTS: dict[tuple[str, str], tuple[int, int]] = {
 }
 
 
+# GET /fapi/v1/depth weighs by its limit: 5-50 → 2, 100 → 5, 500 → 10, 1000 → 20.
+BINANCE_DEPTH_WEIGHTS = {5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20}
+
+
 def request_weight(exchange_id: str, method: str, path: str, params: Mapping[str, Any]) -> int:
     if exchange_id != "binanceusdm":
         return 1
+    if (method, path) == ("GET", "/fapi/v1/depth"):
+        limit = str(params.get("limit", 500))
+        return BINANCE_DEPTH_WEIGHTS.get(int(limit), 10) if limit.isdigit() else 10
     with_symbol, without = BINANCE_WEIGHTS.get((method, path), (1, 1))
     return with_symbol if params.get("symbol") else without
 

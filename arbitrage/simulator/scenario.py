@@ -20,6 +20,10 @@ venues:
         next_funding_in_seconds: 20    # or next_funding_time: <ms>; default: next interval boundary (00/08/16 UTC)
         settlement_delay_seconds: 0
         market_liquidity: "0.5"        # optional: most one market order fills (order units); the rest expires
+        book_half_spread_ticks: 1      # optional order book (order_book.py): best bid/ask ticks from the mark,
+        book_step_ticks: 1             #   ticks between levels, order units per level (default 1000 × min_qty),
+        book_level_qty: "0.5"          #   levels per side
+        book_levels: 200
     accounts:
       - {api_key: sim-binanceusdm-key, secret: "...", balance: "10000", position_mode: one_way}
 ```
@@ -43,7 +47,10 @@ from arbitrage.simulator.venue import VenueConfig
 DEFAULT_SCENARIO = Path(__file__).with_name("scenarios") / "default.json"
 
 _INSTRUMENT_DECIMALS = ("tick_size", "step_size", "min_qty", "max_qty", "min_notional", "mark_price")
-_OPTIONAL_DECIMALS = ("contract_size", "maker_fee", "taker_fee", "index_price", "funding_rate", "market_liquidity")
+_OPTIONAL_DECIMALS = (
+    "contract_size", "maker_fee", "taker_fee", "index_price", "funding_rate", "market_liquidity", "book_level_qty",
+)
+_OPTIONAL_INTS = ("book_half_spread_ticks", "book_step_ticks", "book_levels")
 _VENUE_SETTINGS = {
     "id_style", "id_starts", "refuse_leverage_change_with_position", "slippage_bps", "options", "rate_limits",
     "new_connection_delay_ms", "clock_offset_ms",
@@ -122,6 +129,7 @@ def instrument_from_dict(item: Any, where: str, now_ms: int) -> Instrument:
             if item.get(name) is not None:
                 values[name] = _decimal(item, name, where)
         tiers = [tier_from_any(tier) for tier in item.get("tiers") or []]
+        ints = {name: int(item[name]) for name in _OPTIONAL_INTS if item.get(name) is not None}
     except (KeyError, TypeError, ValueError, InvalidOperation) as error:
         raise ScenarioError(f"{where}: invalid tiers or number ({error})") from error
     if not tiers:
@@ -147,6 +155,7 @@ def instrument_from_dict(item: Any, where: str, now_ms: int) -> Instrument:
         settlement_delay_s=float(item.get("settlement_delay_seconds", 0)),
         listed=bool(item.get("listed", True)),
         extra=dict(item.get("extra") or {}),
+        **ints,
         **values,
     )
 

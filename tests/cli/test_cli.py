@@ -65,6 +65,7 @@ def test_subscribe_list_show_cancel(run: Run, db_url: str, sim: object) -> None:
     assert created.exit_code == 0, created.stderr
     row = json.loads(created.stdout)
     assert row["status"] == "SCHEDULED"
+    assert (row["created_by"], row["estimate_net"]) == ("cli", None)  # auto-subscribe's rows say "auto"
     assert (row["amount"], row["leverage"], row["lead_seconds"], row["side"]) == ("0.01", "5", 30, "SHORT")
     assert row["entry_deadline"] == (FUNDING - timedelta(seconds=30)).isoformat()  # bingx's minimum lead
     assert row["trigger_at"] == PipelineConfig.from_settings(load_settings()).trigger_time(
@@ -170,8 +171,8 @@ def test_db_commands(run: Run, workdir: Path) -> None:
     assert run("db", "current").stdout.startswith("none (no database file")
     assert not (workdir / "arbitrage.db").exists()
     upgraded = run("db", "upgrade")
-    assert (upgraded.exit_code, upgraded.stdout.strip()) == (0, "database at revision 0002 (head)")
-    assert run("db", "current").stdout.strip() == "0002 (head)"
+    assert (upgraded.exit_code, upgraded.stdout.strip()) == (0, "database at revision 0003 (head)")
+    assert run("db", "current").stdout.strip() == "0003 (head)"
 
 
 @pytest.mark.parametrize(

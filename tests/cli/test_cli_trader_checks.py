@@ -115,22 +115,34 @@ def test_a_side_that_pays_is_refused_unless_forced(run: Run, workdir: Path, sim:
     assert run(*subscribe("--symbol", BTC, side="long")).exit_code == 0
 
 
-def test_the_expected_net_is_printed_and_a_loss_warned(run: Run, workdir: Path, sim: Any) -> None:
+def test_the_expected_net_is_printed_and_a_loss_warned(
+    run: Run, workdir: Path, sim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sim.engine.set_funding("bybit", BTC, rate="0.003")
     profitable = run(*subscribe("--symbol", BTC))
     assert profitable.exit_code == 0, profitable.stderr
     assert (
-        "note: expected net at current rates +0.4800 USDT (+8.0 bps of 600 USDT): funding +1.8000 on bybit, "
-        "-0.0600 on binanceusdm (same instant), taker fees -1.2600 (4 orders at 0.055% on bybit, 0.05% on "
-        "binanceusdm); spread not included (no order-book read); fee rates are the venues' standard taker rates"
-    ) in profitable.stderr.splitlines()
+        "note: expected net at current rates +0.4160 USDT (+6.9 bps of 600 USDT): funding +1.8000 on bybit, "
+        "-0.0600 on binanceusdm (same instant), taker fees -1.3200 (4 orders at 0.06% on bybit, 0.05% on "
+        "binanceusdm), spread -0.0040 (crossing both order books to open and close)"
+    ) in profitable.stderr.splitlines()  # ccxt's market fee rates; the books: 0.01 BTC crossing 1 tick each way
 
-    assert run("cancel", "1").exit_code == 0  # else the next one is a duplicate
+    assert run("cancel", "1").exit_code == 0
+    sim.engine.update_instrument("bybit", BTC, book_half_spread_ticks=50, book_level_qty="0.004")
+    monkeypatch.setenv("ARBITRAGE_EXCHANGES__BYBIT__TAKER_FEE", "0.0002")
+    thin = run(*subscribe("--symbol", BTC))
+    assert "taker fees -0.8400 (4 orders at 0.02% on bybit" in thin.stderr  # the account's rate, set
+    # bybit: 0.004 × 5 + 0.004 × 5.1 + 0.002 × 5.2 = 0.0508 each way; binanceusdm 2 × 0.01 × 0.1
+    assert "spread -0.1036 (crossing both order books" in thin.stderr
+    assert run("cancel", "2").exit_code == 0
+    monkeypatch.delenv("ARBITRAGE_EXCHANGES__BYBIT__TAKER_FEE")
+    sim.engine.update_instrument("bybit", BTC, book_half_spread_ticks=1, book_level_qty=None)
+
     sim.engine.set_funding("bybit", BTC, rate="0.0001")
     sim.engine.set_funding("binanceusdm", BTC, next_funding_in_seconds=3600)  # the hedge settles at another time
     losing = run(*subscribe("--symbol", BTC, "--funding-time", next_funding(sim).isoformat()))
     assert losing.exit_code == 0
-    assert "warning: expected net at current rates -1.2000 USDT (-20.0 bps of 600 USDT): funding +0.0600 on " \
+    assert "warning: expected net at current rates -1.2640 USDT (-21.1 bps of 600 USDT): funding +0.0600 on " \
            "bybit, none on binanceusdm (it settles at another time)" in losing.stderr
 
 

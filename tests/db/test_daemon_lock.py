@@ -9,9 +9,17 @@ import sys
 import time
 from pathlib import Path
 
+import asyncpg
 import pytest
 
-from arbitrage.db.daemon_lock import DaemonAlreadyRunning, daemon_lock, sqlite_lock_path
+from arbitrage.db.daemon_lock import (
+    DaemonAlreadyRunning,
+    LockWait,
+    LockWaitCancelled,
+    LockWatch,
+    daemon_lock,
+    sqlite_lock_path,
+)
 
 HOLDER_SCRIPT = """
 import asyncio, sys
@@ -155,3 +163,80 @@ def test_sqlite_lock_file_sits_next_to_the_database(url: str, lock_path: Path | 
 async def test_in_memory_sqlite_needs_no_lock() -> None:
     async with daemon_lock("sqlite:///:memory:"), daemon_lock("sqlite:///:memory:"):
         pass
+
+
+async def test_a_waiting_standby_gets_the_lock_within_one_poll_of_its_release(database_url: str) -> None:
+    """`--standby`'s wait: never while the holder has it, at once (one poll) after it lets go."""
+    waiting = asyncio.Event()
+    acquired_at: list[float] = []
+
+    async def standby() -> None:
+        wait = LockWait(poll_seconds=0.05, cancel=asyncio.Event(), on_waiting=waiting.set)
+        async with daemon_lock(database_url, wait):
+            acquired_at.append(time.monotonic())
+
+    async with daemon_lock(database_url):
+        task = asyncio.create_task(standby())
+        await asyncio.wait_for(waiting.wait(), timeout=10)
+        await asyncio.sleep(0.3)
+        assert not acquired_at, "the standby took a lock that is held"
+        released_at = time.monotonic()
+    await asyncio.wait_for(task, timeout=10)
+    assert 0 <= acquired_at[0] - released_at < 0.5
+
+
+async def test_a_waiting_standby_stops_when_cancelled(database_url: str) -> None:
+    cancel = asyncio.Event()
+    async with daemon_lock(database_url):
+        task = asyncio.create_task(daemon_lock(database_url, LockWait(0.05, cancel)).__aenter__())
+        await asyncio.sleep(0.2)
+        cancel.set()
+        with pytest.raises(LockWaitCancelled):
+            await asyncio.wait_for(task, timeout=5)
+    async with daemon_lock(database_url):  # nothing left behind
+        pass
+
+
+async def _terminate_lock_session(url: str) -> None:
+    """End the session holding this database's advisory lock, as a server restart or an admin would."""
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        terminated = await connection.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        assert terminated == 1
+    finally:
+        await connection.close()
+
+
+@pytest.mark.parametrize("db_backend", ["postgres"], indirect=True)
+async def test_a_lost_session_is_replaced_when_nobody_else_took_the_lock(database_url: str) -> None:
+    lost: list[str] = []
+    async with daemon_lock(database_url, watch=LockWatch(0.1, lost.append)):
+        await _terminate_lock_session(database_url)
+        await asyncio.sleep(0.5)
+        assert lost == []
+        await _assert_locked(database_url)  # held again, on a new session
+
+
+@pytest.mark.parametrize("db_backend", ["postgres"], indirect=True)
+async def test_a_lost_lock_taken_by_another_daemon_is_reported(database_url: str) -> None:
+    lost: list[str] = []
+    waiting, taken = asyncio.Event(), asyncio.Event()
+
+    async def standby() -> None:  # connected and polling every 10 ms before the session ends: it wins the race
+        async with daemon_lock(database_url, LockWait(0.01, asyncio.Event(), on_waiting=waiting.set)):
+            taken.set()
+            for _ in range(100):
+                if lost:
+                    return
+                await asyncio.sleep(0.02)
+
+    async with daemon_lock(database_url, watch=LockWatch(0.5, lost.append)):
+        task = asyncio.create_task(standby())
+        await asyncio.wait_for(waiting.wait(), timeout=10)
+        await _terminate_lock_session(database_url)
+        await asyncio.wait_for(task, timeout=10)
+    assert taken.is_set()
+    assert lost == [f"lost the daemon lock of {database_url}: another daemon holds it now"]

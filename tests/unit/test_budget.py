@@ -82,3 +82,13 @@ def test_reads_leave_room_for_the_orders_in_a_shared_window() -> None:
     assert read_limit("bingx") == 2000 - 5 * 10
     assert read_limit("binanceusdm") == 2280 and read_limit("mexc") == 20
     assert RequestBudget(VENUES["bybit"], scale=2)._orders.limits == [20]
+
+
+async def test_requests_that_left_every_window_are_forgotten() -> None:
+    """A long-running daemon keeps only what its windows still count (memory stays flat)."""
+    budget = RequestBudget(venue(orders=1, requests=1000, seconds=0.1))
+    await stamps(budget, 200)
+    await asyncio.sleep(0.2)  # past the 150 ms window
+    await stamps(budget, 1)
+    [bucket] = budget._reads._buckets.values()
+    assert len(bucket.items) == 1

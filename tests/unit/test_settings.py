@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from arbitrage.db.urls import async_database_url, database_backend
-from arbitrage.settings import Settings, SettingsError, load_settings
+from arbitrage.settings import AutoSettings, Settings, SettingsError, load_settings
 
 SECRET = "s3cr3t-value-never-printed"
 
@@ -210,8 +210,10 @@ def test_log_format_default_depends_on_terminal(configured: str | None, is_tty: 
 def test_example_env_file_documents_every_setting() -> None:
     example = (Path(__file__).parents[2] / "config" / "arbitrage.env.example").read_text()
     for name in Settings.model_fields:
-        if name != "exchanges":
+        if name not in ("exchanges", "auto"):
             assert f"ARBITRAGE_{name.upper()}=" in example, name
+    for name in AutoSettings.model_fields:
+        assert f"ARBITRAGE_AUTO__{name.upper()}=" in example, name
     for exchange in ("BINANCEUSDM", "BYBIT", "BINGX", "MEXC"):
         for field in ("API_KEY", "SECRET", "PASSWORD", "SANDBOX", "BASE_URL", "MIN_LEAD_SECONDS"):
             assert f"ARBITRAGE_EXCHANGES__{exchange}__{field}=" in example, (exchange, field)
@@ -225,3 +227,31 @@ def test_example_env_file_values_are_valid(tmp_path: Path) -> None:
     env_file = tmp_path / "uncommented.env"
     env_file.write_text("\n".join(settings_lines) + "\n")
     assert load_settings(env_file).model_dump() == load_settings().model_dump()
+
+
+def test_auto_subscribe_settings_from_an_env_file(tmp_path: Path) -> None:
+    env_file = tmp_path / "auto.env"
+    env_file.write_text("ARBITRAGE_AUTO__ENABLED=true\nARBITRAGE_AUTO__EXCHANGES=bybit, Binance\n"
+                        "ARBITRAGE_AUTO__SYMBOLS=btc/usdt:usdt\nARBITRAGE_AUTO__MIN_NET_BPS=2.5\n"
+                        "ARBITRAGE_AUTO__MAX_NOTIONAL_PER_EXCHANGE=2500\n")
+    auto = load_settings(env_file).auto
+    assert (auto.enabled, auto.exchanges, auto.symbols) == (True, ["bybit", "binanceusdm"], ["BTC/USDT:USDT"])
+    assert (auto.min_net_bps, auto.max_notional_per_exchange) == (Decimal("2.5"), Decimal(2500))
+    assert load_settings().auto == AutoSettings()  # off by default
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("ARBITRAGE_AUTO__ENABLE=true", "invalid setting ARBITRAGE_AUTO__ENABLE (in {file}): unknown setting"),
+    ("ARBITRAGE_AUTO__EXCHANGES=kraken", "invalid setting ARBITRAGE_AUTO__EXCHANGES: unknown exchange id 'kraken' "
+                                         "(choose from binanceusdm, bybit, bingx, mexc)"),
+    ("ARBITRAGE_AUTO__NOTIONAL_USDT=0",
+     "invalid setting ARBITRAGE_AUTO__NOTIONAL_USDT: Input should be greater than 0"),
+    ("ARBITRAGE_AUTO__SCAN_AHEAD_SECONDS=5", "invalid setting ARBITRAGE_AUTO__SCAN_AHEAD_SECONDS: Input should be "
+                                             "greater than or equal to 10"),
+])
+def test_bad_auto_subscribe_setting_is_one_line(tmp_path: Path, line: str, expected: str) -> None:
+    env_file = tmp_path / "auto.env"
+    env_file.write_text(line + "\n")
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env_file)
+    assert raised.value.lines == [expected.format(file=env_file)]

@@ -7,7 +7,12 @@ from typing import Any
 from arbitrage.simulator.dialects.binanceusdm import formatting as f
 from arbitrage.simulator.dialects.binanceusdm.dialect import DIALECT
 from arbitrage.simulator.dialects.common import RequestContext, compact_id, fmt, parse_int
+from arbitrage.simulator.errors import ErrorKind, SimError
 from arbitrage.simulator.instruments import Instrument
+from arbitrage.simulator.order_book import book
+
+DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
+EIGHT_HOURS_S = 8 * 3600
 
 
 def _listed(ctx: RequestContext) -> list[Instrument]:
@@ -53,8 +58,26 @@ def premium_index(ctx: RequestContext) -> Any:
     return _one_or_all(ctx, lambda instrument: f.premium_index(instrument, ctx.now()))
 
 
+@DIALECT.route("GET", "/fapi/v1/depth")
+def depth(ctx: RequestContext) -> Any:
+    instrument = DIALECT.instrument_for_id(ctx.venue, ctx.require("symbol"))
+    limit = parse_int(ctx.param("limit", 500), "limit")
+    if limit not in DEPTH_LIMITS:
+        raise SimError(ErrorKind.INVALID_PARAMETER, f"limit must be one of {DEPTH_LIMITS}", param="limit")
+    bids, asks = book(instrument, limit)
+    now = ctx.now()
+    return {
+        "lastUpdateId": now,
+        "E": now,
+        "T": now,
+        "bids": [[f.price(instrument, p), f.qty(instrument, q)] for p, q in bids],
+        "asks": [[f.price(instrument, p), f.qty(instrument, q)] for p, q in asks],
+    }
+
+
 @DIALECT.route("GET", "/fapi/v1/fundingInfo")
 def funding_info(ctx: RequestContext) -> Any:
+    # Binance lists only the symbols whose interval or rate caps were adjusted: the rest settle every 8 h.
     return [
         {
             "symbol": compact_id(instrument),
@@ -66,6 +89,7 @@ def funding_info(ctx: RequestContext) -> Any:
             "disclaimer": False,
         }
         for instrument in _listed(ctx)
+        if instrument.funding_interval_s != EIGHT_HOURS_S or instrument.extra.get("funding_info_listed")
     ]
 
 

@@ -9,6 +9,9 @@ from arbitrage.simulator.dialects.bingx.dialect import DIALECT, envelope
 from arbitrage.simulator.dialects.common import RequestContext, dashed_id, fmt, parse_int
 from arbitrage.simulator.errors import ErrorKind, SimError
 from arbitrage.simulator.instruments import Instrument
+from arbitrage.simulator.order_book import book
+
+DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
 
 
 def _one_or_all(ctx: RequestContext, render: Any) -> Any:
@@ -52,6 +55,20 @@ def premium_index(ctx: RequestContext) -> Any:
 @DIALECT.route("GET", "/openApi/swap/v2/quote/ticker")
 def ticker(ctx: RequestContext) -> Any:
     return _one_or_all(ctx, lambda instrument: f.ticker(instrument, ctx.now()))
+
+
+@DIALECT.route("GET", "/openApi/swap/v2/quote/depth")
+def depth(ctx: RequestContext) -> Any:
+    instrument = DIALECT.instrument_for_id(ctx.venue, ctx.require("symbol"))
+    limit = parse_int(ctx.param("limit", 20), "limit")
+    if limit not in DEPTH_LIMITS:
+        raise SimError(ErrorKind.INVALID_PARAMETER, f"limit must be one of {DEPTH_LIMITS}", param="limit")
+    bids, asks = book(instrument, limit)
+    return envelope(ctx, {
+        "T": ctx.now(),
+        "bids": [[f.price(instrument, p), f.qty(instrument, q)] for p, q in bids],
+        "asks": [[f.price(instrument, p), f.qty(instrument, q)] for p, q in asks],
+    })
 
 
 @DIALECT.route("GET", "/openApi/swap/v2/quote/fundingRate")

@@ -9,6 +9,7 @@ from arbitrage.simulator.accounts import Account, MarginMode, Order, OrderStatus
 from arbitrage.simulator.dialects.common import RequestContext, compact_id, decimals_of, fmt, parse_int
 from arbitrage.simulator.errors import ErrorKind, SimError
 from arbitrage.simulator.instruments import Instrument
+from arbitrage.simulator.order_book import book
 from arbitrage.simulator.trading import round_to_tick
 from arbitrage.simulator.venue import BalanceView, PositionView
 
@@ -90,6 +91,7 @@ def instrument_info(instrument: Instrument) -> dict[str, Any]:
 def ticker(instrument: Instrument) -> dict[str, Any]:
     mark = price(instrument, instrument.mark_price)
     hours = instrument.funding_interval_hours
+    bids, asks = book(instrument, 1)
     return {
         "symbol": compact_id(instrument),
         "lastPrice": mark,
@@ -111,10 +113,10 @@ def ticker(instrument: Instrument) -> dict[str, Any]:
         "basisRate": "",
         "deliveryFeeRate": "",
         "deliveryTime": "0",
-        "ask1Size": "0",
-        "bid1Price": mark,
-        "ask1Price": mark,
-        "bid1Size": "0",
+        "ask1Size": qty(instrument, asks[0][1]) if asks else "0",
+        "bid1Price": price(instrument, bids[0][0]) if bids else "",
+        "ask1Price": price(instrument, asks[0][0]) if asks else "",
+        "bid1Size": qty(instrument, bids[0][1]) if bids else "0",
         "basis": "",
         "preOpenPrice": "",
         "preQty": "",

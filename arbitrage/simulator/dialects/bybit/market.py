@@ -10,6 +10,9 @@ from arbitrage.simulator.dialects.bybit.dialect import DIALECT, envelope
 from arbitrage.simulator.dialects.common import RequestContext, compact_id, fmt, parse_int
 from arbitrage.simulator.errors import ErrorKind, SimError
 from arbitrage.simulator.instruments import Instrument
+from arbitrage.simulator.order_book import book
+
+MAX_LINEAR_DEPTH = 500  # linear/inverse: limit 1..500, default 25
 
 CATEGORIES = ("spot", "linear", "inverse", "option")
 DEFAULT_RISK_LIMIT_PAGE_SYMBOLS = 30  # real Bybit pages risk-limit by symbol groups (ccxt issue #22448)
@@ -76,6 +79,26 @@ def tickers(ctx: RequestContext) -> Any:
         return ok(ctx, {"category": kind, "list": []})
     rows = [f.ticker(instrument) for instrument in symbol_filter(ctx, listed(ctx))]
     return ok(ctx, {"category": kind, "list": rows})
+
+
+@DIALECT.route("GET", "/v5/market/orderbook")
+def orderbook(ctx: RequestContext) -> Any:
+    category(ctx, CATEGORIES)
+    instrument = DIALECT.instrument_for_id(ctx.venue, ctx.require("symbol"))
+    limit = parse_int(ctx.param("limit", 25), "limit")
+    if not 1 <= limit <= MAX_LINEAR_DEPTH:
+        raise SimError(ErrorKind.INVALID_PARAMETER, f"limit must be 1..{MAX_LINEAR_DEPTH}", param="limit")
+    bids, asks = book(instrument, limit)
+    now = ctx.now()
+    return ok(ctx, {
+        "s": compact_id(instrument),
+        "b": [[f.price(instrument, p), f.qty(instrument, q)] for p, q in bids],
+        "a": [[f.price(instrument, p), f.qty(instrument, q)] for p, q in asks],
+        "ts": now,
+        "u": now,
+        "seq": now,
+        "cts": now,
+    })
 
 
 @DIALECT.route("GET", "/v5/market/funding/history")

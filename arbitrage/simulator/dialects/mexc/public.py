@@ -11,6 +11,9 @@ from arbitrage.simulator.dialects.mexc import market as m
 from arbitrage.simulator.dialects.mexc.dialect import DIALECT, contract_ok
 from arbitrage.simulator.errors import ErrorKind, SimError
 from arbitrage.simulator.instruments import Instrument
+from arbitrage.simulator.order_book import book
+
+DEFAULT_DEPTH = 1000
 
 MAX_RATE_HISTORY_PAGE = 1000
 
@@ -145,6 +148,22 @@ def ticker(ctx: RequestContext) -> Any:
         return contract_ok(m.ticker(instrument, _index_of(ctx, instrument), ctx.now()))
     listed = [(index, instrument) for index, instrument in _indexed(ctx) if instrument.listed]
     return contract_ok([m.ticker(instrument, index, ctx.now()) for index, instrument in listed])
+
+
+@DIALECT.route("GET", "/api/v1/contract/depth/{symbol}")
+def depth(ctx: RequestContext) -> Any:
+    instrument = DIALECT.instrument_for_id(ctx.venue, ctx.path_params["symbol"])
+    limit = parse_int(ctx.param("limit", DEFAULT_DEPTH), "limit")
+    if limit < 1:
+        raise SimError(ErrorKind.INVALID_PARAMETER, "limit must be positive", param="limit")
+    bids, asks = book(instrument, limit)
+    # [price, volume in contracts, order count]
+    return contract_ok({
+        "asks": [[f.num(p), f.num(q), 1] for p, q in asks],
+        "bids": [[f.num(p), f.num(q), 1] for p, q in bids],
+        "version": ctx.now(),
+        "timestamp": ctx.now(),
+    })
 
 
 @DIALECT.route("GET", "/api/v1/contract/fair_price/{symbol}")

@@ -30,7 +30,7 @@ from arbitrage.scheduler import SubscriptionScheduler
 from arbitrage.services.account_modes import detect_position_modes
 from arbitrage.services.auto_subscribe import AutoSubscriber, OpportunitySource
 from arbitrage.services.bad_rows import BadRowReporter
-from arbitrage.services.exchange_clocks import measure_clock
+from arbitrage.services.exchange_clocks import ExchangeClocks
 from arbitrage.services.markets import CachedMarketCatalog
 from arbitrage.services.pipeline import Pipeline
 from arbitrage.services.position_audit import audit_positions
@@ -42,8 +42,9 @@ from arbitrage.settings import Settings
 log = get_logger(__name__)
 
 MARKETS_JOB_ID = "refresh-markets"
+CLOCKS_JOB_ID = "measure-clocks"
 AUTO_JOB_ID = "auto-subscribe"
-# How often a standby re-measures the exchanges' clocks while it waits (one public request per exchange).
+# How often a standby re-measures the exchanges' clocks while it waits (a few public requests per exchange).
 STANDBY_CLOCK_SECONDS = 60
 
 
@@ -60,6 +61,7 @@ class Daemon:
         self._position_modes: asyncio.Task[object] | None = None
         self._lock_lost: str | None = None
         self._audit: asyncio.Task[None] | None = None
+        self.clocks: ExchangeClocks | None = None  # each exchange's last clock offset (health, metrics)
 
     async def run(self) -> None:
         settings = self.settings
@@ -112,13 +114,14 @@ class Daemon:
         markets = await self._market_catalog(db, connectors)
         # Positions no subscription explains are reported, never traded; in the background, off the start.
         self._audit = asyncio.create_task(self._audit_positions(db, connectors), name="audit-positions")
-        config = PipelineConfig.from_settings(settings)
+        self.clocks = ExchangeClocks(connectors)
+        config = PipelineConfig.from_settings(settings, self.clocks)
         plan = SendPlan(config, order_windows(settings.rate_limit_scales()))
         pipeline = Pipeline(db, connectors, markets, config, self.stop, plan)
         alerts = start_alerts(settings, pipeline.journal)  # off the trading path: a queue and a task
         self.scheduler = SubscriptionScheduler(db, pipeline.run, plan, settings.poll_interval_seconds,
                                                BadRowReporter(pipeline.journal))
-        await self._register_periodic_jobs(markets)
+        await self._register_periodic_jobs(markets, self.clocks)
         self._register_auto_subscribe(db, connectors, markets)
         await self.scheduler.start()
         log.info("daemon_started", exchanges=sorted(connectors.connectors), database=db.engine.url.render_as_string())
@@ -162,7 +165,7 @@ class Daemon:
                 markets_due = loop.time() + self.settings.markets_refresh_minutes * 60
                 await _load_markets(connectors, reload=True)
             else:
-                await asyncio.gather(*(measure_clock(i, c) for i, c in connectors.connectors.items()))
+                await ExchangeClocks(connectors).measure_all()
 
     async def _audit_positions(self, db: Database, connectors: ConnectorRegistry) -> None:
         try:
@@ -179,10 +182,12 @@ class Daemon:
         await catalog.refresh(reload=False)
         return catalog
 
-    async def _register_periodic_jobs(self, markets: CachedMarketCatalog) -> None:
-        """Market metadata refresh every ARBITRAGE_MARKETS_REFRESH_MINUTES."""
+    async def _register_periodic_jobs(self, markets: CachedMarketCatalog, clocks: ExchangeClocks) -> None:
+        """Market metadata refresh every ARBITRAGE_MARKETS_REFRESH_MINUTES, clocks every
+        ARBITRAGE_CLOCK_CHECK_MINUTES."""
         if self.scheduler is not None:
             self.scheduler.add_periodic(markets.refresh_job, self.settings.markets_refresh_minutes, MARKETS_JOB_ID)
+            self.scheduler.add_periodic(clocks.measure_all, self.settings.clock_check_minutes, CLOCKS_JOB_ID)
 
     def _register_auto_subscribe(self, db: Database, connectors: ConnectorRegistry,
                                  markets: CachedMarketCatalog) -> None:
@@ -218,7 +223,7 @@ async def _cancel(task: asyncio.Task[None] | None) -> None:
 
 async def _load_markets(connectors: ConnectorRegistry, reload: bool = False) -> None:
     """Load every exchange's markets once, concurrently, and measure its clock. An exchange that fails now is
-    retried on first use."""
+    retried on first use (its clock before anything opens on it)."""
     async def load(exchange_id: str) -> None:
         connector = connectors.get(exchange_id)
         try:
@@ -233,7 +238,7 @@ async def _load_markets(connectors: ConnectorRegistry, reload: bool = False) -> 
                 log.error("markets_load_failed", exchange=exchange_id, error=error.user_message)
         except Exception as error:  # logged and retried later; one venue down must not stop the others
             log.error("markets_load_failed", exchange=exchange_id, error=str(error))
-        await measure_clock(exchange_id, connector)
+        await ExchangeClocks(connectors).measure(exchange_id)
 
     await asyncio.gather(*(load(exchange_id) for exchange_id in connectors.connectors))
 

@@ -170,6 +170,8 @@ class Settings(BaseSettings):
     order_timeout_seconds: float = Field(default=10, gt=0)
     # Nothing opens while an exchange's clock offset is unknown or larger than this (milliseconds).
     max_clock_skew_ms: int = Field(default=1000, ge=1, le=60000)
+    # Each exchange's clock offset is measured at start and this often (its server-time endpoint).
+    clock_check_minutes: float = Field(default=5, gt=0, le=1440)
     # The scanner's spread estimate: book levels read per leg, and at most this many books per scan (the legs of
     # the best candidates first; a row past the budget shows its spread as unknown).
     scan_book_levels: int = Field(default=20, ge=1, le=500)

@@ -20,6 +20,8 @@ class BingxConnector(CcxtConnector):
     next_funding_field = "nextFundingTimestamp"  # ccxt leaves fundingTimestamp None for bingx
     funding_amount_field = "income"  # + received
     funding_page_limit = 1000
+    # 100421 is "Null timestamp or timestamp mismatch"; ccxt 4.5.90 maps it to BadSymbol.
+    exact_errors = {"100421": ccxt.InvalidNonce}
 
     def _max_leverage(self, market: CcxtMarket) -> int | None:
         # ccxt leaves limits.leverage empty for bingx; the contract lists a max per side.

@@ -38,8 +38,8 @@ from arbitrage.exchanges.retry import retry_safe
 from arbitrage.exchanges.budget import Priority, RequestBudget, priority
 from arbitrage.exchanges.ccxt_market_data import CcxtMarketData
 from arbitrage.exchanges.ccxt_orders import CcxtMarket, CcxtOrders
-from arbitrage.exchanges.client_class import client_class
-from arbitrage.exchanges.signing import WindowStyle
+from arbitrage.exchanges.client_class import client_class, request_timing
+from arbitrage.exchanges.signing import WindowStyle, outside_order_window
 from arbitrage.exchanges.urls import original_url_prefixes, override_api_urls
 from arbitrage.logging import get_logger
 from arbitrage.settings import ExchangeSettings
@@ -58,6 +58,7 @@ PRIORITIES = {
     "leverage_tiers": Priority.BACKGROUND,
     "funding_intervals": Priority.BACKGROUND,
     "fetch_time": Priority.BACKGROUND,
+    "fetch_time_again": Priority.LOOKUP,  # a request refused for its timestamp waits for this measurement
     "warm_up": Priority.LOOKUP,  # it must be done before the trigger it prepares
     "fetch_balance": Priority.BACKGROUND,
     "fetch_funding_rates": Priority.BACKGROUND,
@@ -65,6 +66,10 @@ PRIORITIES = {
 }
 # Until the exchange's clock has been measured, its offset is taken to be up to this much either way.
 UNMEASURED_CLOCK = ClockOffset(0.0, 1000.0)
+# Round trips per clock measurement: the shortest one's midpoint gives the offset.
+CLOCK_SAMPLES = 3
+# A new measurement that moves the offset by more than this is logged as a change.
+CLOCK_CHANGE_LOGGED_MS = 100.0
 
 
 class CcxtConnector(CcxtOrders, CcxtMarketData):
@@ -82,6 +87,8 @@ class CcxtConnector(CcxtOrders, CcxtMarketData):
     funding_amount_field: ClassVar[str | None] = None
     # The most rows one funding-history request returns (Binance and BingX 1000, Bybit and MEXC 100).
     funding_page_limit: ClassVar[int] = 100
+    # Exchange error codes ccxt classifies wrongly: code → the ccxt exception class it really is.
+    exact_errors: ClassVar[dict[str, type[Exception]]] = {}
 
     def __init__(self, settings: ExchangeSettings, *, timeout_seconds: float = 10.0) -> None:
         config: dict[str, Any] = {
@@ -97,11 +104,15 @@ class CcxtConnector(CcxtOrders, CcxtMarketData):
         self._secrets = settings.secret_values()
         self.taker_fee_override = settings.taker_fee
         self.order_window_ms = settings.order_recv_window_ms
-        self.clock = UNMEASURED_CLOCK
+        self.clock_offset: ClockOffset | None = None
+        self._clock_lock = asyncio.Lock()
+        self._measured_monotonic: float | None = None  # when the last measurement started
         self.client: Any = client_class(self.ccxt_class, self.window_style, self.exchange_id)(config)
         self.budget = RequestBudget(VENUES[self.exchange_id], settings.rate_limit_scale)
         self.client.arbitrage_budget = self.budget
         self.client.arbitrage_weights = self.request_weights
+        if self.exact_errors:
+            self.client.exceptions["exact"] = {**self.client.exceptions["exact"], **self.exact_errors}
         if settings.sandbox:
             self._enable_sandbox()
         if settings.base_url:
@@ -158,6 +169,33 @@ class CcxtConnector(CcxtOrders, CcxtMarketData):
     # ---- plumbing -------------------------------------------------------------------------------------------
 
     async def _once(self, operation: str, call: Callable[[], Awaitable[T]], *, order: bool = False) -> T:
+        """One request; one more after re-measuring the clock if the exchange refused its timestamp (a refused
+        request was not processed, so an order may go again with the same client id)."""
+        started = time.monotonic()
+        try:
+            return await self._attempt(operation, call, order)
+        except ExchangeError as error:
+            if error.kind is not ErrorKind.CLOCK or operation in ("fetch_time", "fetch_time_again"):
+                raise
+            first = error
+        log.warning("timestamp_refused", exchange=self.exchange_id, operation=operation, reason=first.reason,
+                    offset_ms=self._offset_for_log())
+        try:
+            with outside_order_window():
+                await self._measure_again(started)
+        except ExchangeError:
+            raise first from None
+        try:
+            return await self._attempt(operation, call, order)
+        except ExchangeError as error:
+            if error.kind is not ErrorKind.CLOCK:
+                raise
+            raise ExchangeError(
+                self.exchange_id, operation, f"{error.reason}; refused again after re-measuring the clock "
+                f"(offset {self._offset_for_log()} ms)", kind=ErrorKind.CLOCK, hint=error.hint,
+                retryable=False) from None
+
+    async def _attempt(self, operation: str, call: Callable[[], Awaitable[T]], order: bool) -> T:
         try:
             with priority(PRIORITIES.get(operation, Priority.PREPARE)):
                 return await call()
@@ -239,7 +277,7 @@ class CcxtConnector(CcxtOrders, CcxtMarketData):
         try:
             await self._read("set_leverage", lambda: self._apply_leverage(market, leverage))  # idempotent
         except ExchangeError as error:
-            if error.retryable or error.kind is ErrorKind.AUTH:
+            if error.retryable or error.kind in (ErrorKind.AUTH, ErrorKind.CLOCK):
                 raise
             self._position_mode = None  # bingx leverage depends on the mode: re-read it next time
             raise await self._explain_leverage_rejection(market, leverage, error) from None
@@ -297,12 +335,47 @@ class CcxtConnector(CcxtOrders, CcxtMarketData):
             interval_hours=reports.interval_hours(data.get("interval")),
         )
 
+    @property
+    def clock(self) -> ClockOffset:
+        """The offset bound that order windows are judged by: the conservative default until measured."""
+        return self.clock_offset or UNMEASURED_CLOCK
+
     async def measure_clock_offset(self) -> ClockOffset:
-        before = time.time()
-        server_ms = await self._read("fetch_time", self._fetch_server_time)
-        after = time.time()
-        self.clock = ClockOffset(float(server_ms) - (before + after) * 500, (after - before) * 500)
-        return self.clock
+        async with self._clock_lock:
+            return await self._measure()
+
+    async def _measure_again(self, not_before: float) -> None:
+        """Measure again, unless a measurement started after `not_before` (monotonic) already did meanwhile (many
+        requests refused at once share one)."""
+        async with self._clock_lock:
+            if self._measured_monotonic is None or self._measured_monotonic < not_before:
+                await self._measure("fetch_time_again")
+
+    async def _measure(self, operation: str = "fetch_time") -> ClockOffset:
+        started = time.monotonic()
+        samples = [await self._clock_sample(operation) for _ in range(CLOCK_SAMPLES)]
+        best = min(samples, key=lambda sample: sample.uncertainty_ms)
+        previous, self.clock_offset, self._measured_monotonic = self.clock_offset, best, started
+        # ccxt's convention: our clock minus the exchange's; the signed timestamp is ours minus it (`nonce`).
+        self.client.options["timeDifference"] = -round(best.offset_ms)
+        fields = {"exchange": self.exchange_id, "offset_ms": round(best.offset_ms, 1),
+                  "uncertainty_ms": round(best.uncertainty_ms, 1)}
+        if previous is None:
+            log.info("clock_offset_measured", **fields)
+        elif abs(best.offset_ms - previous.offset_ms) > CLOCK_CHANGE_LOGGED_MS:
+            log.warning("clock_offset_changed", previous_offset_ms=round(previous.offset_ms, 1), **fields)
+        return best
+
+    async def _clock_sample(self, operation: str) -> ClockOffset:
+        with request_timing() as timing:
+            server_ms = await self._read(operation, self._fetch_server_time)
+        received = time.time()
+        sent = timing.written_at if timing.written_at is not None else received
+        return ClockOffset(float(server_ms) - (sent + received) * 500, (received - sent) * 500,
+                           reports.from_ms(int(received * 1000)))
+
+    def _offset_for_log(self) -> float | None:
+        return round(self.clock_offset.offset_ms, 1) if self.clock_offset is not None else None
 
     async def warm_up(self) -> None:
         """One cheap public request: it leaves an open (TLS) connection in the pool for the next order."""

@@ -8,11 +8,16 @@
 - `sign` gives order requests their receive window and records when they were signed (`signing.py`).
 - `fetch` (the write of a signed request) holds a signed order until the other legs of its subscription are
   signed too (`send_gate.py`), so that the legs are written back to back.
+- `nonce` (every signed request's timestamp) is on the exchange's clock: ours plus the measured offset.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -20,6 +25,33 @@ from arbitrage.exchanges.errors import rule_for
 from arbitrage.exchanges.send_gate import order_signed
 from arbitrage.exchanges.signing import WindowStyle, current_order_window, signing_an_order, windowed_sign
 from arbitrage.ops.metrics import observed_request
+
+
+@dataclass
+class RequestTiming:
+    written_at: float | None = None  # epoch seconds when the (last) request was handed to its connection
+
+
+_TIMING: ContextVar[RequestTiming | None] = ContextVar("arbitrage_request_timing", default=None)
+
+
+@contextmanager
+def request_timing() -> Iterator[RequestTiming]:
+    """When the requests made inside this block (in this task) were written, after any wait for the budget: a
+    clock sample's round trip must not include that wait."""
+    timing = RequestTiming()
+    token = _TIMING.set(timing)
+    try:
+        yield timing
+    finally:
+        _TIMING.reset(token)
+
+
+def nonce(self: Any) -> int:
+    """The timestamp every signed request carries: our clock corrected by options['timeDifference'] (our clock
+    minus the exchange's, set from the measured offset). ccxt's binance, bybit and mexc compute it this way; its
+    bingx ignores the option and sends the raw local time."""
+    return int(self.milliseconds() - int(self.options.get("timeDifference") or 0))
 
 
 @cache
@@ -43,9 +75,12 @@ def client_class(base: type[Any], style: WindowStyle, exchange_id: str) -> type[
         if window is not None:
             await order_signed()
             window.written_at = time.time()
+        timing = _TIMING.get()
+        if timing is not None:
+            timing.written_at = time.time()
         return await base.fetch(self, url, method, headers, body)
 
-    members = {"sign": windowed_sign(base, style, exchange_id), "fetch2": fetch2, "fetch": fetch,
+    members = {"sign": windowed_sign(base, style, exchange_id), "fetch2": fetch2, "fetch": fetch, "nonce": nonce,
                "arbitrage_budget": None, "arbitrage_weights": {}}
     return type(base.__name__, (base,), members)
 

@@ -154,10 +154,14 @@ class BalanceReport:
 @dataclass(frozen=True)
 class ClockOffset:
     offset_ms: float  # the exchange's clock minus ours
-    uncertainty_ms: float
+    uncertainty_ms: float  # half the round trip of the sample it came from
+    measured_at: datetime | None = None  # our clock
 
     @property
     def bound_ms(self) -> float:
+        """How much later (our clock) than timestamp + window an order may still execute. Signed timestamps are
+        corrected by the offset, which leaves the uncertainty; the offset is kept in as a margin for a clock that
+        moved back since it was measured."""
         return abs(self.offset_ms) + self.uncertainty_ms
 
 
@@ -246,6 +250,9 @@ class ExchangeConnector(Protocol):
     """One exchange account. One instance per account, shared by every subscription."""
 
     exchange_id: str
+    # The last measured offset of the exchange's clock (None until one measurement succeeded). Signed requests
+    # carry timestamps corrected by it.
+    clock_offset: ClockOffset | None
 
     async def load_markets(self, reload: bool = False) -> None: ...
 
@@ -302,9 +309,10 @@ class ExchangeConnector(Protocol):
         execute_before: datetime | None = None,
     ) -> OrderReport:
         """Send one market order (amount in base units) with this exchange's order receive window, never reaching
-        past `execute_before`. Never retried blindly: on an unknown outcome it raises
-        ExchangeError(outcome_unknown=True) carrying the `SentRequest`, and the caller looks the order up by client
-        id. An error without `request` means the order was never sent."""
+        past `execute_before` (an instant on the exchange's clock, e.g. its entry cutoff). Never retried blindly
+        (only once more when the exchange refused its timestamp, which it did not process): on an unknown outcome
+        it raises ExchangeError(outcome_unknown=True) carrying the `SentRequest`, and the caller looks the order up
+        by client id. An error without `request` means the order was never sent."""
 
     def executable_until(self, signed_by: datetime, execute_before: datetime | None = None) -> datetime:
         """The latest moment (our clock) an order signed at or before `signed_by` (and sent with
@@ -314,7 +322,8 @@ class ExchangeConnector(Protocol):
         """A cheap request that leaves an open connection for the orders that follow."""
 
     async def measure_clock_offset(self) -> ClockOffset:
-        """The exchange's clock minus ours, from its server-time endpoint (half the round trip is the error)."""
+        """The exchange's clock minus ours, from its server-time endpoint (the best of a few round trips; half the
+        round trip is the error). Kept in `clock_offset`; signed requests use it from then on."""
 
     async def fetch_order(
         self, symbol: str, client_order_id: str, exchange_order_id: str | None = None

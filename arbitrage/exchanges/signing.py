@@ -3,9 +3,10 @@
 An exchange executes a signed request only while its own clock is within the request's receive window of the
 request's timestamp; after that it refuses it with its timestamp error. Orders therefore go out with a short
 window (per exchange, `ARBITRAGE_EXCHANGES__<ID>__ORDER_RECV_WINDOW_MS`), never longer than the time left before
-the instant the order must have executed by (an open's entry deadline). Knowing the timestamp and the window of
-an order whose answer was lost bounds when the exchange could still execute it: after that, a lookup that finds
-nothing proves it never will.
+the instant the order must have executed by (an open's entry deadline), both read on the exchange's clock: the
+timestamp is ccxt's `nonce()`, our clock corrected by the measured offset (`client_class.py`). Knowing the
+timestamp and the window of an order whose answer was lost bounds when the exchange could still execute it: after
+that, a lookup that finds nothing proves it never will.
 
 The ccxt client classes get one `sign` override (ccxt signs after the request budget, right before the request is
 written; see `client_class.py`), which only acts inside `order_window(...)`: the window is applied the way each exchange reads it and
@@ -40,13 +41,24 @@ class OrderWindow:
     """One order request's window: what was asked for, and what signing applied."""
 
     window_ms: int
-    execute_before_ms: int | None = None  # local epoch ms; the window never reaches past it
-    signed_at_ms: int | None = None  # local epoch ms just after signing: not earlier than the request's timestamp
+    execute_before_ms: int | None = None  # epoch ms on the EXCHANGE's clock; the window never reaches past it
+    # Local epoch ms just after signing: not earlier than the request's timestamp less the offset it was given.
+    signed_at_ms: int | None = None
     applied_ms: int | None = None
     written_at: float | None = None  # local epoch seconds when the signed request was handed to the connection
 
 
 _CURRENT: ContextVar[OrderWindow | None] = ContextVar("arbitrage_order_window", default=None)
+
+
+@contextmanager
+def outside_order_window() -> Iterator[None]:
+    """Requests made inside this block are not the order's (a clock measurement made while sending it)."""
+    token = _CURRENT.set(None)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
 
 
 @contextmanager
@@ -86,9 +98,8 @@ def windowed_sign(base: type[Any], style: WindowStyle, exchange_id: str) -> Any:
         if window is None:
             return base.sign(self, path, api, method, params)
         applied = window.window_ms
-        now_ms = int(time.time() * 1000)
-        if window.execute_before_ms is not None:
-            applied = min(applied, window.execute_before_ms - now_ms)
+        if window.execute_before_ms is not None:  # the exchange's clock: the request's timestamp is on it
+            applied = min(applied, window.execute_before_ms - int(self.nonce()))
         if style is WindowStyle.SECONDS_HEADER:
             applied = applied // 1000 * 1000
         if applied < max(MIN_WINDOW_MS, 1000 if style is WindowStyle.SECONDS_HEADER else 0):

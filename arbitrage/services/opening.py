@@ -107,11 +107,11 @@ async def open_legs(
 async def _open_again(ctx: StepContext, subscription: Subscription, spec: LegSpec, outcome: SendOutcome) -> SendOutcome:
     """Send an open that provably did not execute again, with the next attempt's client id, while the entry
     deadline allows (the exchange refuses it past the deadline: its window never reaches beyond it)."""
-    deadline = ctx.config.entry_deadline(subscription)
+    deadline = ctx.config.entry_deadline(subscription)  # the exchanges' clocks: what the order carries
     for pause in OPEN_RETRY_PAUSES_SECONDS:
         if not outcome.may_send_again:
             break
-        if utcnow() + timedelta(seconds=pause) >= deadline:
+        if utcnow() + timedelta(seconds=pause) >= ctx.config.local_entry_deadline(subscription):
             log.warning("open_not_sent_again", exchange=spec.exchange, reason="entry deadline",
                         client_order_id=outcome.intent.client_order_id)
             break

@@ -20,7 +20,6 @@ from arbitrage.db import repository as repo
 from arbitrage.db.models import Order, Subscription
 from arbitrage.db.session import Database
 from arbitrage.domain import OrderPurpose
-from arbitrage.domain.funding import should_skip_missed
 from arbitrage.domain.status import ORDER_IN_DOUBT, OrderStatus, Status
 from arbitrage.exchanges.connector import ConnectorRegistry
 from arbitrage.logging import bind_subscription, get_logger
@@ -136,7 +135,7 @@ class Pipeline:
     async def _start(self, subscription: Subscription) -> bool:
         if self.stop.is_set():
             return False  # shutting down: this one waits for the next start
-        if should_skip_missed(utcnow(), subscription.funding_time, self.config.exchange_min_leads(subscription)):
+        if self.config.missed(subscription, utcnow()):
             deadline = self.config.entry_deadline(subscription).isoformat()
             await self.journal.transition(subscription, Status.SKIPPED, f"missed: the entry deadline {deadline} has "
                                           "passed", event="missed")
@@ -193,7 +192,7 @@ class Pipeline:
             return False
         if not await sleep_until(trigger, self.stop):
             return await self._unsent(subscription, pending, "the daemon stopped before the trigger", Status.SCHEDULED)
-        if utcnow() >= self.config.entry_deadline(subscription):
+        if utcnow() >= self.config.local_entry_deadline(subscription):
             return await self._unsent(subscription, pending, "entry deadline passed before the orders could go out",
                                       Status.SKIPPED)
         return True
@@ -244,7 +243,7 @@ class Pipeline:
         self._held[subscription.id] = (subscription, await self.journal.orders(subscription.id))
         late = await self._opened_late(subscription)
         if late is None:
-            if not await sleep_until(subscription.funding_time, self.stop):
+            if not await sleep_until(self.config.funding_passed_at(subscription), self.stop):
                 log.info("pipeline_paused_for_shutdown", status=str(subscription.status))
                 return
             try:

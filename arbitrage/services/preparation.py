@@ -17,6 +17,7 @@ from arbitrage.domain.status import HOLDING, IN_PROGRESS, Status
 from arbitrage.exchanges.connector import ExchangeError, FundingRateInfo, PositionMode
 from arbitrage.logging import get_logger
 from arbitrage.services.entry_plan import plan_entry
+from arbitrage.services.exchange_clocks import clock_refusal
 from arbitrage.services.journal import StepResult
 from arbitrage.services.leg_specs import leg_specs
 from arbitrage.services.leverage_sync import LeverageSyncFailed, sync_leverage
@@ -37,6 +38,10 @@ class EntryPlan:
 
 async def prepare(ctx: StepContext, subscription: Subscription) -> EntryPlan | StepResult:
     primary, hedge = ctx.venues(subscription)
+    refusal = await clock_refusal(ctx.connectors, (primary.exchange, hedge.exchange), ctx.config.max_clock_skew_ms)
+    if refusal:  # before anything is set on either exchange
+        log.error("clock_refused", reason=refusal)
+        return StepResult(Status.ERROR, refusal, "clock_refused")
     try:
         # The position modes were read once per account at start; reading them here only when a rejection made
         # the connector forget them keeps any lookup off the send path at the trigger.

@@ -38,7 +38,9 @@ class SendPlan:
     def __init__(self, config: PipelineConfig, windows: Mapping[str, Windows] | None = None) -> None:
         self._config = config
         self._windows = windows or {}
-        self._slots: dict[int, tuple[datetime, tuple[str, str]]] = {}
+        # Per subscription: its send slot as planned, its exchanges, and how much earlier than its trigger it is
+        # (the trigger follows the exchanges' clocks as they are measured again; the slot keeps its place).
+        self._slots: dict[int, tuple[datetime, tuple[str, str], timedelta]] = {}
         self._closes: list[tuple[datetime, tuple[str, str]]] = []
 
     def plan(self, subscriptions: Iterable[Subscription]) -> None:
@@ -51,8 +53,9 @@ class SendPlan:
         slots = assign_slots(requests, self._windows, taken)
         for subscription in new:
             slot = datetime.fromtimestamp(slots[subscription.id], UTC)
-            self._slots[subscription.id] = (slot, (subscription.primary_exchange, subscription.hedge_exchange))
-            earlier = (self._config.trigger_time(subscription) - slot).total_seconds()
+            shift = self._config.trigger_time(subscription) - slot
+            self._slots[subscription.id] = (slot, (subscription.primary_exchange, subscription.hedge_exchange), shift)
+            earlier = shift.total_seconds()
             if earlier > 0:
                 log.info("trigger_moved_earlier", subscription_id=subscription.id, seconds=round(earlier, 3),
                          reason="order limits of " + " and ".join(sorted({subscription.primary_exchange,
@@ -69,14 +72,15 @@ class SendPlan:
 
     def _taken(self) -> dict[str, list[float]]:
         taken: dict[str, list[float]] = {}
-        for at, exchanges in [*self._slots.values(), *self._closes]:
+        for at, exchanges in [*((at, exchanges) for at, exchanges, _ in self._slots.values()), *self._closes]:
             for exchange in exchanges:
                 taken.setdefault(exchange, []).append(at.timestamp())
         return taken
 
     def trigger_time(self, subscription: Subscription) -> datetime:
         slot = self._slots.get(subscription.id)
-        return slot[0] if slot is not None else self._config.trigger_time(subscription)
+        trigger = self._config.trigger_time(subscription)
+        return trigger - slot[2] if slot is not None else trigger
 
     def prepare_time(self, subscription: Subscription) -> datetime:
         return self.trigger_time(subscription) - timedelta(seconds=self._config.leverage_sync_ahead_seconds)

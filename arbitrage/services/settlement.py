@@ -23,6 +23,8 @@ async def confirm_funding(ctx: StepContext, subscription: Subscription) -> list[
     primary, hedge = ctx.venues(subscription)
     orders = await ctx.journal.orders(subscription.id)
     opened_at = min((o.sent_at for o in orders if o.purpose is OrderPurpose.OPEN and o.sent_at), default=None)
+    if opened_at is not None:  # our clock → the exchanges' (payments carry their stamps); the earlier of the two
+        opened_at = min(ctx.config.exchange_time(venue.exchange, opened_at) for venue in (primary, hedge))
     expected = {subscription.primary_exchange}
     if await _hedge_pays_now(ctx, subscription):
         expected.add(subscription.hedge_exchange)
@@ -59,7 +61,8 @@ async def _our_share(ctx: StepContext, subscription: Subscription, payment: Fund
     positions: dict[int, Decimal] = {}
     event = (subscription.funding_time - STAMP_TOLERANCE, subscription.funding_time + STAMP_TOLERANCE)
     for order in await ctx.journal.orders_on(payment.exchange, payment.symbol, event):
-        if order.filled > 0 and order.sent_at is not None and order.sent_at <= subscription.funding_time:
+        if (order.filled > 0 and order.sent_at is not None
+                and ctx.config.exchange_time(payment.exchange, order.sent_at) <= subscription.funding_time):
             signed = order.filled if order.side is OrderSide.BUY else -order.filled
             positions[order.subscription_id] = positions.get(order.subscription_id, Decimal(0)) + signed
     own = positions.get(subscription.id, Decimal(0))

@@ -31,6 +31,7 @@ def add_admin_routes(app: web.Application) -> None:
     router.add_post("/admin/accounts", _guard(post_accounts))
     router.add_post("/admin/instruments", _guard(post_instruments))
     router.add_post("/admin/rate_limits", _guard(post_rate_limits))
+    router.add_post("/admin/clock", _guard(post_clock))
 
 
 def _state(request: web.Request) -> SimulatorState:
@@ -185,7 +186,7 @@ async def post_instruments(request: web.Request) -> web.StreamResponse:
     symbol = body["symbol"]
     venue = engine.venue(exchange_id)
     if symbol not in venue.instruments:
-        instrument = engine.add_instrument(exchange_id, instrument_from_dict(body, f"instrument {symbol}", engine.now()))
+        instrument = engine.add_instrument(exchange_id, instrument_from_dict(body, f"instrument {symbol}", venue.now()))
     else:
         body.pop("symbol")
         renames = {"interval_seconds": "funding_interval_s", "delay_seconds": "settlement_delay_s"}
@@ -202,3 +203,12 @@ async def post_rate_limits(request: web.Request) -> web.StreamResponse:
     venue.config.rate_limits = rate_limit_config(venue.id, body.get("rate_limits"))
     state.limiter.clear(venue.id)
     return web.json_response({"rate_limits": venue.config.rate_limits.to_dict()})
+
+
+async def post_clock(request: web.Request) -> web.StreamResponse:
+    """Run one exchange's clock ahead (positive ``offset_ms``) or behind the host's, until the next reset."""
+    body = await _body(request)
+    engine = _state(request).engine
+    engine.set_clock_offset(body["exchange"], int(body["offset_ms"]))
+    venue = engine.venue(body["exchange"])
+    return web.json_response({"exchange": venue.id, "clock_offset_ms": venue.config.clock_offset_ms, "now": venue.now()})

@@ -150,8 +150,8 @@ class Engine:
                 instrument.next_funding_time = min(instrument.next_funding_time, boundary)
         if delay_s is not None:
             instrument.settlement_delay_s = float(delay_s)
-        if next_funding_in_seconds is not None:
-            next_funding_time = self.now() + int(round(float(next_funding_in_seconds) * 1000))
+        if next_funding_in_seconds is not None:  # on the exchange's own clock
+            next_funding_time = self.venue(exchange_id).now() + int(round(float(next_funding_in_seconds) * 1000))
         if next_funding_time is not None:
             instrument.next_funding_time = int(next_funding_time)
         self._funding_clock.reschedule()
@@ -194,13 +194,19 @@ class Engine:
         venue.set_margin_mode(self.account(exchange_id, api_key), symbol, MarginMode(str(mode).upper()), force=True)
 
     # ----------------------------------------------------------------- funding
+    def set_clock_offset(self, exchange_id: str, offset_ms: int) -> None:
+        """Run this exchange's clock `offset_ms` ahead of the engine's (negative: behind)."""
+        self.venue(exchange_id).config.clock_offset_ms = int(offset_ms)
+        self._funding_clock.reschedule()
+
     def next_event_time(self) -> int | None:
-        """Earliest pending funding instant or delayed payment (ms), for the background task."""
-        candidates = [settlement.due_time for settlement in self._pending]
+        """Earliest pending funding instant or delayed payment, on the engine's clock (ms), for the background task.
+        Each exchange stamps and settles on its own clock."""
+        candidates = [self.venue(settlement.venue_id).engine_time(settlement.due_time) for settlement in self._pending]
         for venue in self.venues.values():
             for instrument in venue.instruments.values():
                 if instrument.listed and instrument.next_funding_time > 0 and instrument.funding_interval_s > 0:
-                    candidates.append(instrument.next_funding_time)
+                    candidates.append(venue.engine_time(instrument.next_funding_time))
         return min(candidates) if candidates else None
 
     def process_due(self) -> list[Settlement]:
@@ -208,16 +214,15 @@ class Engine:
 
         Called by the background task and at the start of every request (lazy catch-up). Returns what was applied.
         """
-        now = self.now()
         for venue in self.venues.values():
-            snapshots = due_snapshots(venue, now)
+            snapshots = due_snapshots(venue, venue.now())
             self.settlements.extend(snapshots)
             self._pending.extend(snapshots)
         if not self._pending:
             return []
         applied = sorted(
-            (settlement for settlement in self._pending if settlement.due_time <= now),
-            key=lambda settlement: settlement.due_time,
+            (settlement for settlement in self._pending if settlement.due_time <= self._venue_now(settlement.venue_id)),
+            key=lambda settlement: self.venue(settlement.venue_id).engine_time(settlement.due_time),
         )
         for settlement in applied:
             apply(settlement)
@@ -225,6 +230,10 @@ class Engine:
         if applied:
             self._resolve_waiters()
         return applied
+
+    def _venue_now(self, exchange_id: str) -> int:
+        venue = self.venues.get(exchange_id)
+        return venue.now() if venue is not None else self.now()
 
     async def wait_for_settlement(
         self, exchange_id: str, symbol: str, funding_time: int | None = None, timeout: float = 10.0

@@ -4,7 +4,8 @@
 venues:
   binanceusdm:
     settings: {slippage_bps: 0, refuse_leverage_change_with_position: false, options: {},
-               rate_limits: {scale: 1, rules: {}}, new_connection_delay_ms: 0}   # see rate_limits.py
+               rate_limits: {scale: 1, rules: {}}, new_connection_delay_ms: 0,   # see rate_limits.py
+               clock_offset_ms: 0}              # its clock minus the host's: timestamps, stamps, funding
     instruments:
       - symbol: BTC/USDT:USDT
         tick_size: "0.10"
@@ -52,7 +53,7 @@ _OPTIONAL_DECIMALS = (
 _OPTIONAL_INTS = ("book_half_spread_ticks", "book_step_ticks", "book_levels")
 _VENUE_SETTINGS = {
     "id_style", "id_starts", "refuse_leverage_change_with_position", "slippage_bps", "options", "rate_limits",
-    "new_connection_delay_ms",
+    "new_connection_delay_ms", "clock_offset_ms",
 }
 
 
@@ -82,11 +83,11 @@ class Scenario:
             if unknown:
                 raise ScenarioError(f"{where}.settings: unknown keys {sorted(unknown)}; allowed {sorted(_VENUE_SETTINGS)}")
             try:
-                engine.add_venue(VenueConfig.for_exchange(str(exchange_id), **settings))
+                venue = engine.add_venue(VenueConfig.for_exchange(str(exchange_id), **settings))
             except (TypeError, ValueError, InvalidOperation) as error:
                 raise ScenarioError(f"{where}.settings: {error}") from error
             for index, item in enumerate(venue_data.get("instruments") or []):
-                engine.add_instrument(str(exchange_id), instrument_from_dict(item, f"{where}.instruments[{index}]", engine.now()))
+                engine.add_instrument(str(exchange_id), instrument_from_dict(item, f"{where}.instruments[{index}]", venue.now()))
             for index, item in enumerate(venue_data.get("accounts") or []):
                 _account(engine, str(exchange_id), item, f"{where}.accounts[{index}]")
 

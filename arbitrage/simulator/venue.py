@@ -53,6 +53,9 @@ class VenueConfig:
     options: dict[str, Any] = field(default_factory=dict)  # dialect knobs (e.g. recv windows)
     rate_limits: RateLimitConfig = field(default_factory=RateLimitConfig)
     new_connection_delay_ms: int = 0  # the first request on a new TCP connection waits this long (TLS handshake)
+    # This exchange's clock minus the engine's (ms): it checks request timestamps, stamps its answers and settles
+    # funding on its own clock, as a real exchange whose clock differs from the client host's.
+    clock_offset_ms: int = 0
 
     @classmethod
     def for_exchange(cls, exchange_id: str, **overrides: Any) -> VenueConfig:
@@ -66,6 +69,7 @@ class VenueConfig:
         if delay < 0:
             raise ValueError("new_connection_delay_ms must be >= 0")
         settings["new_connection_delay_ms"] = delay
+        settings["clock_offset_ms"] = int(settings.get("clock_offset_ms", 0))
         return cls(exchange_id=exchange_id, id_starts=id_starts, **settings)
 
 
@@ -116,7 +120,12 @@ class Venue:
 
     # ----------------------------------------------------------------- lookups
     def now(self) -> int:
-        return self.clock()
+        """This exchange's clock (ms): the engine's plus its offset."""
+        return self.clock() + self.config.clock_offset_ms
+
+    def engine_time(self, venue_ms: int) -> int:
+        """The engine-clock instant at which this exchange's clock shows `venue_ms`."""
+        return venue_ms - self.config.clock_offset_ms
 
     def add_instrument(self, instrument: Instrument) -> Instrument:
         self.instruments[instrument.symbol] = instrument
@@ -320,6 +329,7 @@ class Venue:
                 "options": self.config.options,
                 "rate_limits": self.config.rate_limits.to_dict(),
                 "new_connection_delay_ms": self.config.new_connection_delay_ms,
+                "clock_offset_ms": self.config.clock_offset_ms,
             },
             "instruments": {symbol: inst.to_dict() for symbol, inst in self.instruments.items()},
             "accounts": [self.account_dict(account) for account in self.accounts.values()],

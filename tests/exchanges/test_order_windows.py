@@ -47,7 +47,9 @@ async def test_every_order_carries_the_configured_window(sim, make_connector, ex
     assert report.request is not None
     # The recorded signing time is not earlier than the timestamp the exchange checked, and the window closes
     # (on our clock) no earlier than timestamp + window.
-    assert report.request.signed_at.timestamp() * 1000 >= record.timestamp_ms
+    # (The timestamp is on the exchange's clock: ours corrected by the measured offset.)
+    offset_ms = round(connector.clock_offset.offset_ms) if connector.clock_offset else 0
+    assert report.request.signed_at.timestamp() * 1000 + offset_ms >= record.timestamp_ms
     assert report.request.executable_until >= report.request.signed_at + timedelta(milliseconds=2000)
     assert report.request.executable_until - report.request.signed_at < timedelta(milliseconds=2100)
     assert report.executed_at is not None and report.filled == AMOUNT
@@ -83,12 +85,13 @@ async def test_an_order_with_no_time_left_is_not_sent(sim, connector, exchange_i
 async def test_an_order_held_past_its_window_is_refused_and_never_executes(sim, make_connector, exchange_id) -> None:
     connector: CcxtConnector = await make_connector(
         order_timeout_seconds=5, exchange_overrides={exchange_id: {"order_recv_window_ms": 1000}})
+    # Held both times: a refused timestamp is sent once more, after the clock was measured again.
     sim.faults.add(action="latency", exchange=exchange_id, method="POST", path=ORDER_PATHS[exchange_id],
-                   latency_ms=2200)
+                   latency_ms=2200, times=2)
     with pytest.raises(ExchangeError) as raised:
         await connector.create_market_order(S, "buy", AMOUNT, "win-5")
-    [record] = order_records(sim, exchange_id)
-    assert record.error_kind == "AUTH_TIMESTAMP", "the exchange's own timestamp error, after the hold"
+    records = order_records(sim, exchange_id)
+    assert [r.error_kind for r in records] == ["AUTH_TIMESTAMP"] * 2, "the exchange's timestamp error, after the hold"
     assert not raised.value.outcome_unknown, "the exchange answered: it did not execute"
     assert position(sim, exchange_id) == []
 

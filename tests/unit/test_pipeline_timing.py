@@ -8,7 +8,9 @@ import pytest
 from arbitrage.db.models import Order, Subscription
 from arbitrage.domain import Leg, OrderPurpose
 from arbitrage.domain.reconcile import open_exposure
+from arbitrage.domain.status import Status
 from arbitrage.services.pipeline_config import PipelineConfig
+from arbitrage.services.send_plan import SendPlan
 
 FUNDING = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 MIN_LEADS = {"binanceusdm": 0, "bybit": 0, "bingx": 30, "mexc": 0}
@@ -38,6 +40,50 @@ def test_effective_lead_and_entry_deadline(primary, hedge, lead, effective, dead
     assert config.prepare_time(sub) == FUNDING - timedelta(seconds=effective + 30)
     assert config.entry_deadline(sub) == FUNDING - timedelta(seconds=deadline_before_funding)
     assert config.entry_deadline(sub) - config.trigger_time(sub) >= timedelta(seconds=2)  # a 1 s MEXC window fits
+
+
+class Offsets:
+    def __init__(self, **seconds: float) -> None:
+        self.seconds = seconds
+
+    def offset_seconds(self, exchange_id: str) -> float:
+        return self.seconds.get(exchange_id, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("offsets", "trigger", "local_deadline", "funding_passed"),
+    [  # seconds before (−) / after FUNDING on our clock; bingx + bybit: lead 32 s, deadline 30 s before funding
+        ({}, -32, -30, 0),
+        ({"bingx": 3}, -35, -33, 0),  # BingX ahead: its T−32 comes 3 s earlier on our clock
+        ({"bingx": -3, "bybit": -3}, -29, -27, 3),  # both behind: everything 3 s later, funding passes at +3
+        ({"bingx": 3, "bybit": -2}, -35, -33, 2),  # the one ahead decides the sends, the one behind the hold
+    ],
+)
+def test_timing_follows_the_exchanges_clocks(offsets, trigger, local_deadline, funding_passed):
+    config = PipelineConfig(default_lead_seconds=5, min_lead_seconds=MIN_LEADS, clocks=Offsets(**offsets))
+    sub = subscription("bingx", "bybit", 5)
+    assert config.trigger_time(sub) == FUNDING + timedelta(seconds=trigger)
+    assert config.entry_deadline(sub) == FUNDING - timedelta(seconds=30), "the exchanges' clocks: unchanged"
+    assert config.local_entry_deadline(sub) == FUNDING + timedelta(seconds=local_deadline)
+    assert config.funding_passed_at(sub) == FUNDING + timedelta(seconds=funding_passed)
+    deadline = FUNDING + timedelta(seconds=local_deadline)
+    assert not config.missed(sub, deadline - timedelta(milliseconds=1)) and config.missed(sub, deadline)
+
+
+def test_send_slots_follow_a_clock_measured_again():
+    offsets = Offsets()
+    config = PipelineConfig(default_lead_seconds=5, min_lead_seconds=MIN_LEADS, clocks=offsets)
+    plan = SendPlan(config, {"bingx": [(1, 1.0)], "bybit": [(10, 1.0)]})  # BingX: one order a second
+    first, second = subscription("bingx", "bybit", 5), subscription("bingx", "bybit", 5)
+    for number, sub in enumerate((first, second), start=1):
+        sub.id, sub.status = number, Status.SCHEDULED
+    plan.plan([first, second])
+    assert plan.trigger_time(first) == config.trigger_time(first)
+    earlier = config.trigger_time(second) - plan.trigger_time(second)
+    assert earlier > timedelta(seconds=1), "the second pair leaves earlier: BingX's window is full at the trigger"
+    offsets.seconds["bingx"] = 3  # BingX measured 3 s ahead: both slots move with it, 1 s apart still
+    assert plan.trigger_time(first) == FUNDING - timedelta(seconds=35)
+    assert plan.trigger_time(second) == FUNDING - timedelta(seconds=35) - earlier
 
 
 def order(leg: Leg, purpose: OrderPurpose, filled: str) -> Order:

@@ -124,7 +124,8 @@ class RequestContext:
         return order
 
     def now(self) -> int:
-        return self.engine.now()
+        """The exchange's own clock (it may run ahead of or behind the engine's: `clock_offset_ms`)."""
+        return self.venue.now()
 
     def within_window(self, timestamp_ms: int, window_ms: int, future_tolerance_ms: int = 1000) -> bool:
         """The exchange's timestamp rule, checked when the request is processed (after any hold), as live."""

@@ -94,10 +94,13 @@ def shown_database(database_url: str) -> str:
 
 
 def sqlite_lock_path(database_url: str) -> Path | None:
-    """`<database path>.lock`, or None for an in-memory database."""
+    """`<database path>.lock`, or None for an in-memory database. An existing database's real path is used, so
+    that the same file reached through a symbolic link has the same lock."""
     database = make_url(database_url).database
     if not database or database == ":memory:":
         return None
+    if os.path.exists(database):
+        database = os.path.realpath(database)
     return Path(database + SQLITE_LOCK_SUFFIX)
 
 

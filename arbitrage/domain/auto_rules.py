@@ -30,13 +30,15 @@ class AutoRules:
 
 @dataclass(frozen=True)
 class LiveSubscription:
-    """A subscription that is not finished yet, as the caps see it."""
+    """A subscription of an instant, as the caps see it: one that may hold exposure counts against every cap; a
+    finished one (cancelled by the user, failed, done) only keeps its pair from being subscribed again."""
 
     symbol: str
     primary: str
     hedge: str
     funding_time: datetime
     notional_usdt: Decimal
+    holds: bool = True
 
     @property
     def exchanges(self) -> tuple[str, str]:
@@ -77,9 +79,11 @@ class AutoBook:
         self.rules = rules
         self._instants: dict[datetime, _Instant] = {}
         for subscription in live:
-            self._instant(subscription.funding_time).add(
-                subscription.symbol, subscription.exchanges, subscription.notional_usdt
-            )
+            instant = self._instant(subscription.funding_time)
+            if subscription.holds:
+                instant.add(subscription.symbol, subscription.exchanges, subscription.notional_usdt)
+            else:
+                instant.pairs.add((subscription.symbol, frozenset(subscription.exchanges)))
 
     def reasons(self, opportunity: Opportunity) -> tuple[str, ...]:
         """Every rule the opportunity breaks; empty: subscribe."""
@@ -113,6 +117,8 @@ def _reasons(opportunity: Opportunity, instant: _Instant, rules: AutoRules) -> I
     legs = (opportunity.primary, opportunity.hedge)
     if opportunity.blocked_reason:
         yield f"blocked: {opportunity.blocked_reason}"
+    if not opportunity.spread_known:
+        yield "spread unknown: the order books were not read (a subscription is never made on a guess)"
     outside = [exchange for exchange in legs if rules.exchanges and exchange not in rules.exchanges]
     if outside:
         yield f"exchange not allowed: {', '.join(outside)}"

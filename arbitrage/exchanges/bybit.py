@@ -19,6 +19,8 @@ _PROBE_SYMBOLS = ("BTC/USDT:USDT", "ETH/USDT:USDT")
 
 class BybitConnector(CcxtConnector):
     exchange_id = "bybit"
+    # ccxt sends the page size as `size`; Bybit reads `limit` (1..100, default 50)
+    funding_page_params = {"limit": 100}
     ccxt_class = ccxt.bybit
     ccxt_has = {"fetchCurrencies": False}  # the option is ignored by bybit; only `has` stops the coin query
     ccxt_options = {

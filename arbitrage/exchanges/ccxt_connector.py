@@ -87,6 +87,7 @@ class CcxtConnector(CcxtOrders, CcxtMarketData):
     funding_amount_field: ClassVar[str | None] = None
     # The most rows one funding-history request returns (Binance and BingX 1000, Bybit and MEXC 100).
     funding_page_limit: ClassVar[int] = 100
+    funding_page_params: ClassVar[dict[str, Any]] = {}  # extra parameters of that request
     # Exchange error codes ccxt classifies wrongly: code → the ccxt exception class it really is.
     exact_errors: ClassVar[dict[str, type[Exception]]] = {}
 
@@ -412,7 +413,8 @@ class CcxtConnector(CcxtOrders, CcxtMarketData):
         since_ms = reports.to_ms(since)
         limit = self.funding_page_limit
         rows = await self._read(
-            "fetch_funding_payments", lambda: self.client.fetch_funding_history(None, since_ms, limit)
+            "fetch_funding_payments",
+            lambda: self.client.fetch_funding_history(None, since_ms, limit, dict(self.funding_page_params)),
         )
         # Pages that ignore `since` (newest first) are complete once they reach back past it.
         reaches_back = any((reports.to_int(row.get("timestamp")) or since_ms) < since_ms for row in rows)

@@ -24,7 +24,7 @@ from arbitrage.db.models import AutoOutcome, CreatedBy, Subscription
 from arbitrage.db.session import Database
 from arbitrage.domain.auto_rules import AutoBook, AutoRules, LiveSubscription
 from arbitrage.domain.opportunity import Opportunity
-from arbitrage.domain.status import IN_PROGRESS
+from arbitrage.domain.status import IN_PROGRESS, Status
 from arbitrage.domain.subscription_request import InputError, NewSubscription, check_timing
 from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError
 from arbitrage.logging import get_logger
@@ -34,6 +34,9 @@ from arbitrage.services.subscription_trader_checks import CredentialsRejected
 from arbitrage.settings import AutoSettings, Settings
 
 log = get_logger(__name__)
+
+# A subscription may come out this much above ARBITRAGE_AUTO__NOTIONAL_USDT once rounded to an exchange's step.
+NOTIONAL_TOLERANCE = Decimal("1.05")
 
 # The scanner's entry point, `arbitrage.services.scanner.scan_opportunities(connectors, markets, settings, *,
 # notional_usdt, exchanges=None)`: opportunities sorted by expected net, best first, blocked ones included.
@@ -96,7 +99,7 @@ class AutoSubscriber:
         book = AutoBook(self.rules, await self._live({o.funding_time for o in due}))
         records = []
         for opportunity in due:
-            reasons = book.reasons(opportunity)
+            reasons = book.reasons(opportunity) + self._oversized(opportunity)
             if reasons:
                 record = AutoDecisionRecord(opportunity, AutoOutcome.REJECTED, reasons)
                 await self._record(record)
@@ -107,11 +110,23 @@ class AutoSubscriber:
             records.append(record)
         return records
 
+    def _oversized(self, opportunity: Opportunity) -> tuple[str, ...]:
+        """The scan rounds an amount up to one exchange step: refuse one worth more than the notional allows."""
+        if opportunity.notional_usdt <= self.rules.notional_usdt * NOTIONAL_TOLERANCE:
+            return ()
+        return (f"the smallest amount the exchanges take is worth {opportunity.notional_usdt.normalize():f} USDT, "
+                f"above ARBITRAGE_AUTO__NOTIONAL_USDT={self.rules.notional_usdt.normalize():f}",)
+
     async def _live(self, instants: set[datetime]) -> list[LiveSubscription]:
         async with self._db.unit_of_work() as session:
-            rows = [s for s in await repo.list_subscriptions(session, IN_PROGRESS) if s.funding_time in instants]
+            rows = [s for s in await repo.list_subscriptions(session) if s.funding_time in instants]
+        # NEEDS_ATTENTION may hold exposure: it counts like a row in progress
+        holding = [row for row in rows if row.status in IN_PROGRESS or row.status is Status.NEEDS_ATTENTION]
+        ended = [row for row in rows if row not in holding]
         return [LiveSubscription(row.primary_symbol, row.primary_exchange, row.hedge_exchange, row.funding_time,
-                                 await self._notional(row)) for row in rows]
+                                 await self._notional(row)) for row in holding] + [
+            LiveSubscription(row.primary_symbol, row.primary_exchange, row.hedge_exchange, row.funding_time,
+                             Decimal(0), holds=False) for row in ended]
 
     async def _notional(self, row: Subscription) -> Decimal:
         """The estimate's notional for an auto row; else the amount at the current mark price."""

@@ -220,7 +220,7 @@ async def check_exchange(settings: Settings, connectors: ConnectorRegistry, exch
         offset = await connector.measure_clock_offset()
         detail = (f"offset {offset.offset_ms:+.1f} ms ± {offset.uncertainty_ms:.1f} ms "
                   f"(limit {settings.max_clock_skew_ms} ms)")
-        if offset.bound_ms <= settings.max_clock_skew_ms:
+        if abs(offset.offset_ms) <= settings.max_clock_skew_ms:  # the rule preparation applies before opening
             return Finding(exchange_id, "clock", Level.OK, detail)
         return Finding(exchange_id, "clock", Level.PROBLEM, detail + ": nothing opens there",
                        "synchronise this machine's clock (chrony, or `timedatectl set-ntp true`)")

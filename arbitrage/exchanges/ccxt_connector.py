@@ -10,32 +10,27 @@ import asyncio
 import copy
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
 import ccxt.async_support as ccxt
 
-from arbitrage.domain.funding import normalize_funding_amount
 from arbitrage.domain.venues import VENUES
 from arbitrage.exchanges import reports
 from arbitrage.exchanges.connector import (
-    BalanceReport,
     ClockOffset,
     ErrorKind,
     ExchangeError,
-    FundingPaymentBatch,
-    FundingPaymentReport,
     FundingRateInfo,
     LeverageInfo,
     LeverageTierInfo,
     MarketInfo,
     PositionMode,
-    PositionReport,
 )
 from arbitrage.exchanges.errors import classify
 from arbitrage.exchanges.retry import retry_safe
 from arbitrage.exchanges.budget import Priority, RequestBudget, priority
+from arbitrage.exchanges.ccxt_account import CcxtAccountReads
 from arbitrage.exchanges.ccxt_market_data import CcxtMarketData
 from arbitrage.exchanges.ccxt_orders import CcxtMarket, CcxtOrders
 from arbitrage.exchanges.client_class import client_class, request_timing
@@ -72,7 +67,7 @@ CLOCK_SAMPLES = 3
 CLOCK_CHANGE_LOGGED_MS = 100.0
 
 
-class CcxtConnector(CcxtOrders, CcxtMarketData):
+class CcxtConnector(CcxtOrders, CcxtMarketData, CcxtAccountReads):
     exchange_id: ClassVar[str] = ""
     ccxt_class: ClassVar[type[Any]] = ccxt.Exchange
     ccxt_has: ClassVar[dict[str, Any]] = {}
@@ -83,11 +78,6 @@ class CcxtConnector(CcxtOrders, CcxtMarketData):
     request_weights: ClassVar[dict[tuple[str, str], int]] = {}
     # Unified funding-rate field holding the NEXT funding time.
     next_funding_field: ClassVar[str] = "fundingTimestamp"
-    # The exchange's raw field (in `info`) with a funding payment's amount, read as an exact string.
-    funding_amount_field: ClassVar[str | None] = None
-    # The most rows one funding-history request returns (Binance and BingX 1000, Bybit and MEXC 100).
-    funding_page_limit: ClassVar[int] = 100
-    funding_page_params: ClassVar[dict[str, Any]] = {}  # extra parameters of that request
     # Exchange error codes ccxt classifies wrongly: code → the ccxt exception class it really is.
     exact_errors: ClassVar[dict[str, type[Exception]]] = {}
 
@@ -384,72 +374,6 @@ class CcxtConnector(CcxtOrders, CcxtMarketData):
 
     async def _fetch_server_time(self) -> int:
         return int(await self.client.fetch_time())
-
-    async def fetch_positions(self, symbol: str) -> list[PositionReport]:
-        market = await self._loaded_market(symbol)
-        rows = await self._read("fetch_positions", lambda: self.client.fetch_positions([symbol]))
-        return reports.position_reports(self.exchange_id, symbol, rows, reports.contract_size(market))
-
-    async def fetch_all_positions(self) -> list[PositionReport]:
-        """Every open position of the account, in the markets we know (others are not ours to read)."""
-        rows = await self._read("fetch_positions", lambda: self.client.fetch_positions())
-        positions = []
-        for symbol in sorted({str(row.get("symbol")) for row in rows if row.get("symbol")}):
-            try:
-                market = self._market(symbol)
-            except ExchangeError:
-                continue
-            positions += reports.position_reports(self.exchange_id, symbol, rows, reports.contract_size(market))
-        return positions
-
-    async def fetch_funding_payments(self, symbol: str, since: datetime) -> list[FundingPaymentReport]:
-        await self._loaded_market(symbol)
-        since_ms = reports.to_ms(since)
-        rows = await self._read("fetch_funding_payments", lambda: self.client.fetch_funding_history(symbol, since_ms))
-        return self._funding_payments(rows, since_ms, symbol)
-
-    async def fetch_all_funding_payments(self, since: datetime) -> FundingPaymentBatch:
-        """One request for every symbol's payments since `since` (the exchange's largest page)."""
-        since_ms = reports.to_ms(since)
-        limit = self.funding_page_limit
-        rows = await self._read(
-            "fetch_funding_payments",
-            lambda: self.client.fetch_funding_history(None, since_ms, limit, dict(self.funding_page_params)),
-        )
-        # Pages that ignore `since` (newest first) are complete once they reach back past it.
-        reaches_back = any((reports.to_int(row.get("timestamp")) or since_ms) < since_ms for row in rows)
-        return FundingPaymentBatch(self._funding_payments(rows, since_ms, None), len(rows) < limit or reaches_back)
-
-    def _funding_payments(
-        self, rows: list[dict[str, Any]], since_ms: int, symbol: str | None
-    ) -> list[FundingPaymentReport]:
-        payments = []
-        for row in rows:
-            timestamp = reports.to_int(row.get("timestamp"))
-            row_symbol = self._funding_row_symbol(row) if symbol is None else symbol
-            if row_symbol is None or row.get("symbol") not in (row_symbol, None):
-                continue
-            if timestamp is None or timestamp < since_ms:
-                continue  # mexc ignores `since`; every venue is filtered the same way
-            raw = reports.funding_amount(row, self.funding_amount_field)
-            if raw is not None:
-                amount = normalize_funding_amount(self.exchange_id, raw)
-                payments.append(reports.funding_payment(self.exchange_id, row_symbol, row, timestamp, amount))
-        return sorted(payments, key=lambda payment: payment.paid_at)
-
-    def _funding_row_symbol(self, row: dict[str, Any]) -> str | None:
-        """The unified symbol of a funding row fetched without a symbol."""
-        return row.get("symbol")
-
-    async def fetch_balance(self, currency: str = "USDT") -> BalanceReport:
-        balance = await self._read("fetch_balance", lambda: self.client.fetch_balance())
-        row = balance.get(currency) or {}
-        return BalanceReport(
-            exchange=self.exchange_id,
-            currency=currency,
-            free=reports.dec(row.get("free")) or Decimal(0),
-            total=reports.dec(row.get("total")),
-        )
 
     async def close(self) -> None:
         await self.client.close()  # ccxt lets TLS connections shut down for 250 ms

@@ -34,6 +34,7 @@ from arbitrage.domain import Leg, OrderPurpose, Side
 from arbitrage.domain.order_ids import client_order_id
 from arbitrage.domain.status import ORDER_IN_DOUBT, TERMINAL, OrderStatus, Status
 from arbitrage.logging import configure_logging
+from arbitrage.simulator.order_fault_kinds import ORDER_FAULT_KINDS as ORDER_FAULTS
 from arbitrage.simulator.scenario import DEFAULT_SCENARIO
 from arbitrage.simulator.server import SimulatorServer
 
@@ -45,18 +46,6 @@ CREATE_AHEAD_SECONDS = 5.0  # a cycle's row is written this long before its fund
 SPACING_SECONDS = 1.5  # between two cycles' funding times
 FAULT_SHARE = 0.6  # cycles that get one random order fault
 SETTLE_SECONDS = 90  # after the last cycle, how long the rows may take to become final
-# The fault kinds on an order request (as in tests/e2e/fault_matrix.py), as `sim.faults.add` fields.
-ORDER_FAULTS: dict[str, list[dict[str, Any]]] = {
-    "rejected": [{"action": "error", "error_kind": "INSUFFICIENT_MARGIN"}],
-    "held_past_timeout": [{"action": "latency", "latency_ms": 2000}],
-    "held_past_window": [{"action": "latency", "latency_ms": 3600}],
-    "response_lost": [{"action": "lost_response", "lost_delay_ms": 30000}],
-    "dropped_unprocessed": [{"action": "drop"}],
-    "executed_then_dropped": [{"action": "lost_response", "lost_mode": "drop"}],
-    "503_once": [{"action": "http_5xx", "status": 503}],
-    "rate_limited_once": [{"action": "error", "error_kind": "RATE_LIMITED"}],
-    "lookup_lag": [{"action": "lost_response", "lost_mode": "drop"}, {"action": "index_lag", "lag_ms": 3000}],
-}
 
 
 @dataclass

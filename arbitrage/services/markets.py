@@ -94,7 +94,21 @@ def require_listed(row: SymbolFilter) -> SymbolFilter:
     return row
 
 
-class CachedMarketCatalog:
+class RulesFromFilters:
+    """`rules` and `max_leverage` of a catalog that can give a symbol's `symbol_filters` row."""
+
+    async def symbol_filter(self, exchange: str, symbol: str) -> SymbolFilter:
+        raise NotImplementedError
+
+    async def rules(self, exchange: str, symbol: str) -> MarketRules:
+        return rules_from_filter(require_listed(await self.symbol_filter(exchange, symbol)))
+
+    async def max_leverage(self, exchange: str, symbol: str, notional: Decimal) -> int:
+        row = await self.symbol_filter(exchange, symbol)
+        return leverage_limit(exchange, symbol, tiers_from_filter(row), row.max_leverage, notional)
+
+
+class CachedMarketCatalog(RulesFromFilters):
     """Lookups read `symbol_filters` (no network); a missing row is fetched from the exchange once and stored."""
 
     def __init__(self, db: Database, connectors: ConnectorRegistry) -> None:
@@ -116,13 +130,6 @@ class CachedMarketCatalog:
             row = await symbol_filters.get_symbol_filter(session, exchange, symbol)
         assert row is not None
         return row
-
-    async def rules(self, exchange: str, symbol: str) -> MarketRules:
-        return rules_from_filter(require_listed(await self.symbol_filter(exchange, symbol)))
-
-    async def max_leverage(self, exchange: str, symbol: str, notional: Decimal) -> int:
-        row = await self.symbol_filter(exchange, symbol)
-        return leverage_limit(exchange, symbol, tiers_from_filter(row), row.max_leverage, notional)
 
     async def cached_intervals(self, exchange: str) -> dict[str, int]:
         """Every cached funding interval of one exchange (the scanner's fallback where a rate answer has none)."""

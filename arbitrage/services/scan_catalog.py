@@ -16,11 +16,10 @@ from typing import Protocol, runtime_checkable
 from arbitrage.db import symbol_filters
 from arbitrage.db.models import SymbolFilter, utcnow
 from arbitrage.db.session import Database
-from arbitrage.domain.sizing import MarketRules
 from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeError, LeverageTierInfo
 from arbitrage.logging import get_logger
 from arbitrage.services.market_refresh import filter_values
-from arbitrage.services.markets import leverage_limit, require_listed, rules_from_filter, tiers_from_filter
+from arbitrage.services.markets import RulesFromFilters
 
 log = get_logger(__name__)
 
@@ -41,7 +40,7 @@ async def write_intervals(db: Database, exchange: str, intervals: dict[str, int]
         log.info("funding_intervals_changed", exchange=exchange, symbols=changed[:20], count=len(changed))
 
 
-class ScanCatalog:
+class ScanCatalog(RulesFromFilters):
     def __init__(self, db: Database | None, connectors: ConnectorRegistry) -> None:
         self._db = db
         self._connectors = connectors
@@ -82,13 +81,6 @@ class ScanCatalog:
                         log.warning("scan_tiers_unavailable", exchange=exchange, error=error.user_message)
                         self._tiers[exchange] = {}
         return self._tiers[exchange]
-
-    async def rules(self, exchange: str, symbol: str) -> MarketRules:
-        return rules_from_filter(require_listed(await self.symbol_filter(exchange, symbol)))
-
-    async def max_leverage(self, exchange: str, symbol: str, notional: Decimal) -> int:
-        row = await self.symbol_filter(exchange, symbol)
-        return leverage_limit(exchange, symbol, tiers_from_filter(row), row.max_leverage, notional)
 
     async def cached_intervals(self, exchange: str) -> dict[str, int]:
         rows = await self._exchange_rows(exchange)

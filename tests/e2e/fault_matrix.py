@@ -21,6 +21,7 @@ from arbitrage.db.models import Order, Subscription
 from arbitrage.domain import Leg, OrderPurpose
 from arbitrage.domain.order_ids import client_order_id
 from arbitrage.domain.status import OrderStatus, Status
+from arbitrage.simulator.order_fault_kinds import ORDER_FAULT_KINDS as ORDER_KINDS
 from arbitrage.simulator.server import SimulatorServer
 
 EXCHANGES = ("binanceusdm", "bybit", "bingx", "mexc")
@@ -50,18 +51,6 @@ FUNDING_PATHS = {"binanceusdm": "/fapi/v1/income", "bybit": "/v5/execution/list"
 POSITION_PATHS = {"binanceusdm": "/fapi/v3/positionRisk", "bybit": "/v5/position/list",
                   "bingx": "/openApi/swap/v2/user/positions", "mexc": "/api/v1/private/position/open_positions"}
 
-# Fault kinds on an order request, as dicts for `sim.faults.add` (exchange, method, path, params added per cell).
-ORDER_KINDS: dict[str, list[dict[str, Any]]] = {
-    "rejected": [{"action": "error", "error_kind": "INSUFFICIENT_MARGIN"}],
-    "held_past_timeout": [{"action": "latency", "latency_ms": 2000}],  # executes late, inside its 3 s window
-    "held_past_window": [{"action": "latency", "latency_ms": 3600}],  # refused by the exchange's timestamp rule
-    "response_lost": [{"action": "lost_response", "lost_delay_ms": 30000}],
-    "dropped_unprocessed": [{"action": "drop"}],
-    "executed_then_dropped": [{"action": "lost_response", "lost_mode": "drop"}],
-    "503_once": [{"action": "http_5xx", "status": 503}],
-    "rate_limited_once": [{"action": "error", "error_kind": "RATE_LIMITED"}],
-    "lookup_lag": [{"action": "lost_response", "lost_mode": "drop"}, {"action": "index_lag", "lag_ms": 3000}],
-}
 READ_KINDS: dict[str, dict[str, Any]] = {
     "rejected": {"action": "error", "error_kind": "INVALID_PARAMETER"},
     "503_once": {"action": "http_5xx", "status": 503},

@@ -146,7 +146,8 @@ def _exit_code(code: object) -> int:
 
 
 def _usage_line(error: ClickException) -> str:
-    message = " ".join(error.format_message().split())
+    # an option parsed through pydantic says "Value error, ..." before the validator's own words
+    message = " ".join(error.format_message().split()).replace("Value error, ", "")
     context = getattr(error, "ctx", None)
     return f"{message} (see `{context.command_path} --help`)" if context is not None else message
 

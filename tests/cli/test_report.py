@@ -125,6 +125,7 @@ def test_bad_since_is_one_line_and_exit_2(run, args, message):
 def test_unknown_grouping_is_a_usage_error(run):
     result = run("report", "--by", "week")
     assert result.exit_code == 2 and result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
+    assert "Value error" not in result.stderr and "'week' is not one of" in result.stderr
 
 
 def test_no_database_reports_nothing_and_creates_nothing(run, workdir):

@@ -17,20 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from arbitrage.simulator.order_requests import ORDER_PATHS  # noqa: F401 (the benchmarks import it from here)
 from arbitrage.simulator.requestlog import RequestLog
 from arbitrage.simulator.server import SimulatorServer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL_PREFIX = "BENCH "
 
-# Where each venue's order-create request lands (without the /<exchange> prefix) and which parameter carries our
-# client order id on the wire (ccxt's `clientOrderId` renamed per venue).
-ORDER_PATHS = {
-    "binanceusdm": "/fapi/v1/order",
-    "bybit": "/v5/order/create",
-    "bingx": "/openApi/swap/v2/trade/order",
-    "mexc": "/api/v1/private/order/create",
-}
+# Which parameter carries our client order id on the wire (ccxt's `clientOrderId` renamed per venue); where the
+# order request lands is the simulator's ORDER_PATHS.
 CLIENT_ID_PARAMS = {
     "binanceusdm": "newClientOrderId",
     "bybit": "orderLinkId",

@@ -34,7 +34,7 @@ from arbitrage.domain import Leg, OrderPurpose, Side
 from arbitrage.domain.order_ids import client_order_id
 from arbitrage.domain.status import ORDER_IN_DOUBT, TERMINAL, OrderStatus, Status
 from arbitrage.logging import configure_logging
-from arbitrage.simulator.order_fault_kinds import ORDER_FAULT_KINDS as ORDER_FAULTS
+from arbitrage.simulator.order_requests import ORDER_FAULT_KINDS as ORDER_FAULTS
 from arbitrage.simulator.scenario import DEFAULT_SCENARIO
 from arbitrage.simulator.server import SimulatorServer
 

@@ -16,6 +16,7 @@ from arbitrage.db.session import Database
 from arbitrage.domain import Side
 from arbitrage.domain.status import Status, is_terminal
 from arbitrage.settings import Settings, load_settings
+from arbitrage.simulator.order_requests import ORDER_PATHS  # noqa: F401 (the e2e tests import it from here)
 from arbitrage.simulator.server import SimulatorServer
 
 # Short enough for a fast suite, long enough that the trigger comes before the entry deadline (funding − 1 s).
@@ -26,12 +27,6 @@ LEVERAGE_PATHS = {
     "bybit": "/v5/position/set-leverage",
     "bingx": "/openApi/swap/v2/trade/leverage",
     "mexc": "/api/v1/private/position/change_leverage",
-}
-ORDER_PATHS = {
-    "binanceusdm": "/fapi/v1/order",
-    "bybit": "/v5/order/create",
-    "bingx": "/openApi/swap/v2/trade/order",
-    "mexc": "/api/v1/private/order/create",
 }
 SYMBOL_IDS = {"binanceusdm": "{b}{q}", "bybit": "{b}{q}", "bingx": "{b}-{q}", "mexc": "{b}_{q}"}
 

@@ -21,7 +21,7 @@ from arbitrage.db.models import Order, Subscription
 from arbitrage.domain import Leg, OrderPurpose
 from arbitrage.domain.order_ids import client_order_id
 from arbitrage.domain.status import OrderStatus, Status
-from arbitrage.simulator.order_fault_kinds import ORDER_FAULT_KINDS as ORDER_KINDS
+from arbitrage.simulator.order_requests import ORDER_FAULT_KINDS as ORDER_KINDS
 from arbitrage.simulator.server import SimulatorServer
 
 EXCHANGES = ("binanceusdm", "bybit", "bingx", "mexc")

@@ -15,16 +15,11 @@ import pytest
 from arbitrage.exchanges.ccxt_connector import CLOCK_SAMPLES, CcxtConnector
 from arbitrage.exchanges.connector import ErrorKind, ExchangeError
 from arbitrage.services.clock import utcnow
+from arbitrage.simulator.order_requests import ORDER_PATHS
 from arbitrage.simulator.server import SimulatorServer
 
 S = "BTC/USDT:USDT"
 AMOUNT = Decimal("0.01")
-ORDER_PATHS = {
-    "binanceusdm": "/fapi/v1/order",
-    "bybit": "/v5/order/create",
-    "bingx": "/openApi/swap/v2/trade/order",
-    "mexc": "/api/v1/private/order/create",
-}
 TIME_PATHS = {
     "binanceusdm": "/fapi/v1/time",
     "bybit": "/v5/market/time",

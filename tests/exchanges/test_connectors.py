@@ -13,16 +13,10 @@ from arbitrage.exchanges.ccxt_connector import CcxtConnector
 from arbitrage.exchanges.connector import ExchangeError, OrderNotFound, OrderState, PositionMode
 from arbitrage.exchanges.factory import build_connectors
 from arbitrage.settings import Settings
+from arbitrage.simulator.order_requests import ORDER_PATHS
 from arbitrage.simulator.server import SimulatorServer
 
 S = "BTC/USDT:USDT"
-# The request that creates an order, per exchange (for fault injection).
-ORDER_PATHS = {
-    "binanceusdm": "/fapi/v1/order",
-    "bybit": "/v5/order/create",
-    "bingx": "/openApi/swap/v2/trade/order",
-    "mexc": "/api/v1/private/order/create",
-}
 # A signed read every connector call below goes through (for 5xx faults).
 BALANCE_PATHS = {
     "binanceusdm": "/fapi/v3/account",

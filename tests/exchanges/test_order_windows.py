@@ -17,16 +17,11 @@ import pytest
 from arbitrage.exchanges.ccxt_connector import CcxtConnector
 from arbitrage.exchanges.connector import ExchangeError, OrderNotFound
 from arbitrage.services.clock import utcnow
+from arbitrage.simulator.order_requests import ORDER_PATHS
 from arbitrage.simulator.server import SimulatorServer
 
 S = "BTC/USDT:USDT"
 AMOUNT = Decimal("0.01")
-ORDER_PATHS = {
-    "binanceusdm": "/fapi/v1/order",
-    "bybit": "/v5/order/create",
-    "bingx": "/openApi/swap/v2/trade/order",
-    "mexc": "/api/v1/private/order/create",
-}
 
 
 def order_records(sim: SimulatorServer, exchange_id: str) -> list:

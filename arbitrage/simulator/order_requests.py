@@ -1,11 +1,20 @@
-"""The fault kinds an order request can meet, as `sim.faults.add` fields (exchange, method, path and params are
-added where a fault is placed). Shared by the fault matrix (tests/e2e/fault_matrix.py) and the soak
-(benchmarks/soak.py)."""
+"""Each venue's order request and the faults it can meet. Shared by the tests, the fault matrix
+(tests/e2e/fault_matrix.py), the soak and the benchmarks."""
 
 from __future__ import annotations
 
 from typing import Any
 
+# The request that creates an order (POST), per exchange.
+ORDER_PATHS: dict[str, str] = {
+    "binanceusdm": "/fapi/v1/order",
+    "bybit": "/v5/order/create",
+    "bingx": "/openApi/swap/v2/trade/order",
+    "mexc": "/api/v1/private/order/create",
+}
+
+# The faults an order request can meet, as `sim.faults.add` fields (exchange, method, path and params are added
+# where a fault is placed).
 ORDER_FAULT_KINDS: dict[str, list[dict[str, Any]]] = {
     "rejected": [{"action": "error", "error_kind": "INSUFFICIENT_MARGIN"}],
     "held_past_timeout": [{"action": "latency", "latency_ms": 2000}],  # executes late, inside its 3 s window

@@ -11,7 +11,10 @@ many into the exchange's window):
   refreshes), in arrival order within one priority.
 
 A request that does not fit waits until the window frees (the library says when), so the exchange never refuses
-it for its rate. `ARBITRAGE_EXCHANGES__<ID>__RATE_LIMIT_SCALE` scales every limit (VIP tiers raise them).
+it for its rate. An admitted request counts in every window from its admission until it is written, and from then
+on at the time it was written (`Admission.written`): the exchange counts arrivals, and between admission and the
+write lie the send gate, a busy event loop and, on a new connection, its handshake, which may well be longer than
+the margin. `ARBITRAGE_EXCHANGES__<ID>__RATE_LIMIT_SCALE` scales every limit (VIP tiers raise them).
 Each wait is observed (`arbitrage_rate_budget_wait_seconds`); `usage()` says how full the windows are now.
 """
 
@@ -21,7 +24,7 @@ import asyncio
 import heapq
 import itertools
 import time
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -35,6 +38,8 @@ from arbitrage.ops.metrics import observe_budget_wait
 
 # Each window is this much wider than documented: the exchange counts arrivals, which jitter on the way.
 WINDOW_MARGIN_MS = 50
+# The timestamp of an admitted request not yet written: later than any window's end, so it counts in all of them.
+_IN_FLIGHT_MS = 2**62
 WEIGHT_TABLE_HEADROOM = 0.05
 
 
@@ -63,7 +68,7 @@ class _Waiter:
     seq: int
     cost: int = field(compare=False)
     key: str = field(compare=False)
-    future: asyncio.Future[None] = field(compare=False)
+    future: asyncio.Future[Admission] = field(compare=False)
 
 
 class _Windows:
@@ -76,6 +81,7 @@ class _Windows:
         self._waiting: list[_Waiter] = []
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
+        self._longest_ms = max((rate.interval for rate in self._rates), default=0)
 
     @property
     def limits(self) -> list[int]:
@@ -95,13 +101,26 @@ class _Windows:
                 fullest = max(fullest, in_window / rate.limit)
         return min(fullest, 1.0)
 
-    async def acquire(self, level: int, cost: int, key: str) -> None:
+    async def acquire(self, level: int, cost: int, key: str) -> Admission:
         if not self._rates:
-            return
-        future = asyncio.get_running_loop().create_future()
+            return _UNLIMITED
+        future: asyncio.Future[Admission] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiting, _Waiter(level, next(self._seq), cost if self._weighted else 1, key, future))
         self._serve()
-        await future
+        try:
+            return await future
+        except asyncio.CancelledError:  # admitted, then cancelled before it could run: the room is given back
+            if future.done() and not future.cancelled():
+                future.result().release()
+            raise
+
+    def _settle(self, bucket: InMemoryBucket, held: RateItem, written_ms: int | None) -> None:
+        """An admitted request's entries move from in flight to the time it was written (or go, if it never was)."""
+        bucket.items[:] = [item for item in bucket.items if item is not held]
+        if written_ms is not None:
+            at = bisect_right(bucket.items, written_ms, key=_timestamp)
+            bucket.items[at:at] = [RateItem(held.name, written_ms, held.weight)] * held.weight
+        self._serve()
 
     def _serve(self) -> None:
         if self._timer is not None:
@@ -117,10 +136,40 @@ class _Windows:
             bucket.leak(now_ms)  # drop what left every window (pyrate-limiter's Limiter would do it in a thread)
             item = RateItem(waiter.key, now_ms, waiter.cost)
             if not bucket.put(item):
-                wait_ms = int(bucket.waiting(item))  # type: ignore[arg-type]
+                # Behind a request still in flight the library's wait is endless: its write serves the queue again.
+                wait_ms = min(int(bucket.waiting(item)), self._longest_ms)  # type: ignore[arg-type]
                 self._timer = asyncio.get_running_loop().call_later(max(wait_ms, 1) / 1000, self._serve)
                 return
-            heapq.heappop(self._waiting).future.set_result(None)
+            # put() appended the item at the end, after any in flight: it becomes in flight itself.
+            held = RateItem(waiter.key, _IN_FLIGHT_MS, item.weight)
+            bucket.items[-item.weight:] = [held] * item.weight
+            heapq.heappop(self._waiting).future.set_result(Admission(self, bucket, held))
+
+
+class Admission:
+    """One admitted request's place in its windows: in flight until `written`, or given back by `release`."""
+
+    def __init__(self, windows: _Windows | None, bucket: InMemoryBucket | None, held: RateItem | None) -> None:
+        self._windows, self._bucket, self._held = windows, bucket, held
+        self._settled = windows is None
+
+    def written(self, at: float) -> None:
+        """The request was written at `at` (epoch seconds); later calls change nothing."""
+        self._settle(int(at * 1000))
+
+    def release(self) -> None:
+        """The request was never written."""
+        self._settle(None)
+
+    def _settle(self, written_ms: int | None) -> None:
+        if self._settled:
+            return
+        self._settled = True
+        assert self._windows is not None and self._bucket is not None and self._held is not None
+        self._windows._settle(self._bucket, self._held, written_ms)
+
+
+_UNLIMITED = Admission(None, None, None)
 
 
 class RequestBudget:
@@ -132,15 +181,16 @@ class RequestBudget:
                                 for limit in venue.request_limits],
                                weighted=any(limit.weighted for limit in venue.request_limits))
 
-    async def acquire(self, *, order: bool, endpoint: str, weight: int = 1) -> None:
-        """Wait until one request fits."""
+    async def acquire(self, *, order: bool, endpoint: str, weight: int = 1) -> Admission:
+        """Wait until one request fits; the caller says when it was written (or that it never was)."""
         started = time.monotonic()
         if order:
-            await self._orders.acquire(0, weight, self.exchange_id)
+            admission = await self._orders.acquire(0, weight, self.exchange_id)
         else:
             key = f"{self.exchange_id}:{endpoint}" if self._per_endpoint else self.exchange_id
-            await self._reads.acquire(int(_PRIORITY.get()), max(weight, 1), key)
+            admission = await self._reads.acquire(int(_PRIORITY.get()), max(weight, 1), key)
         observe_budget_wait(self.exchange_id, "orders" if order else "requests", time.monotonic() - started)
+        return admission
 
     def usage(self) -> dict[str, tuple[float, int]]:
         """Per budget ("orders", "requests"): how full its fullest window is (0..1) and how many requests wait."""

@@ -327,6 +327,10 @@ class CcxtConnector(CcxtOrders, CcxtMarketData, CcxtAccountReads):
         )
 
     @property
+    def new_connection_seconds(self) -> float | None:
+        return self.client.arbitrage_new_connection_seconds  # type: ignore[no-any-return]
+
+    @property
     def clock(self) -> ClockOffset:
         """The offset bound that order windows are judged by: the conservative default until measured."""
         return self.clock_offset or UNMEASURED_CLOCK

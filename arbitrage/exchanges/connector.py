@@ -253,6 +253,9 @@ class ExchangeConnector(Protocol):
     # The last measured offset of the exchange's clock (None until one measurement succeeded). Signed requests
     # carry timestamps corrected by it.
     clock_offset: ClockOffset | None
+    # How long the last request that opened a connection took to be answered (handshake and round trip; None
+    # until one did): a warm-up before the trigger must be done by then.
+    new_connection_seconds: float | None
 
     async def load_markets(self, reload: bool = False) -> None: ...
 

@@ -56,6 +56,7 @@ class MemoryExchange:
     def __init__(self, exchange_id: str) -> None:
         self.exchange_id = exchange_id
         self.clock_offset: ClockOffset | None = ClockOffset(0.0, 0.0)
+        self.new_connection_seconds: float | None = None
         self.script: deque[Act] = deque()
         self.orders: dict[str, _Executed] = {}
         self.requests: list[str] = []  # client order ids, in the order they were sent

@@ -44,6 +44,6 @@ async def test_a_full_instant_says_how_much_earlier_and_why(migrated_database_ur
     await waiting(db, 5)  # bingx's five orders of the first second are taken
     note = await instant_note(db, request("bingx", "mexc"), CONFIG, order_windows({}))
     assert note is not None and note.startswith("bingx takes 5 orders per 1 s and 6 subscriptions trade it")
-    assert "leave 1.05 s before its trigger" in note
+    assert "leave 1.15 s before its trigger" in note
     assert await instant_note(db, request("bingx", "mexc"), CONFIG, order_windows({"bingx": 2})) is None
     await db.dispose()

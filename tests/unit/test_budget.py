@@ -6,6 +6,7 @@ Small limits (a few per second) so that a window passes in about a second.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from arbitrage.domain.venues import VENUES, LimitScope, RateLimit, VenueFacts
@@ -19,11 +20,16 @@ def venue(orders: int = 2, requests: int = 3, scope: LimitScope = A, seconds: fl
                       request_limits=(RateLimit(requests, seconds, scope),))
 
 
+async def sent(budget: RequestBudget, *, order: bool, endpoint: str) -> None:
+    """Admitted and written at once."""
+    (await budget.acquire(order=order, endpoint=endpoint)).written(time.time())
+
+
 async def stamps(budget: RequestBudget, count: int, *, order: bool = False, endpoint: str = "GET /x") -> list[float]:
     start = time.perf_counter()
 
     async def one() -> float:
-        await budget.acquire(order=order, endpoint=endpoint)
+        await sent(budget, order=order, endpoint=endpoint)
         return time.perf_counter() - start
 
     return sorted(await asyncio.gather(*(one() for _ in range(count))))
@@ -39,10 +45,10 @@ async def test_no_window_holds_more_than_its_limit() -> None:
 
 async def test_an_order_never_waits_behind_reads() -> None:
     budget = RequestBudget(venue(orders=2, requests=5))
-    reads = asyncio.gather(*(budget.acquire(order=False, endpoint="GET /x") for _ in range(6)))  # two windows
+    reads = asyncio.gather(*(sent(budget, order=False, endpoint="GET /x") for _ in range(6)))  # two windows
     await asyncio.sleep(0.05)
     started = time.perf_counter()
-    await budget.acquire(order=True, endpoint="POST /order")
+    await sent(budget, order=True, endpoint="POST /order")
     assert time.perf_counter() - started < 0.05
     await reads
 
@@ -53,7 +59,7 @@ async def test_waiting_reads_are_served_by_priority() -> None:
 
     async def read(level: Priority, name: str) -> None:
         with priority(level):
-            await budget.acquire(order=False, endpoint="GET /x")
+            await sent(budget, order=False, endpoint="GET /x")
         served.append(name)
 
     first = asyncio.create_task(read(Priority.BACKGROUND, "first"))
@@ -92,3 +98,40 @@ async def test_requests_that_left_every_window_are_forgotten() -> None:
     await stamps(budget, 1)
     [bucket] = budget._reads._buckets.values()
     assert len(bucket.items) == 1
+
+
+async def test_a_request_counts_from_its_write_not_its_admission() -> None:
+    """The exchange counts arrivals: an order admitted at once but written 300 ms later (held up by the send gate,
+    a busy loop or a new connection's handshake) keeps its window until 1.05 s after its write."""
+    budget = RequestBudget(venue(orders=1))
+    admission = await budget.acquire(order=True, endpoint="POST /order")
+    start = time.perf_counter()
+    second = asyncio.create_task(sent(budget, order=True, endpoint="POST /order"))
+    await asyncio.sleep(0.3)
+    assert not second.done(), "an admitted request counts while it is in flight"
+    admission.written(time.time())
+    await second
+    assert 1.3 < time.perf_counter() - start < 1.5
+
+
+async def test_a_request_never_written_gives_its_room_back() -> None:
+    budget = RequestBudget(venue(orders=1))
+    (await budget.acquire(order=True, endpoint="POST /order")).release()
+    started = time.perf_counter()
+    await sent(budget, order=True, endpoint="POST /order")
+    assert time.perf_counter() - started < 0.05
+
+
+async def test_a_request_cancelled_once_admitted_gives_its_room_back() -> None:
+    """Admitted and cancelled before its task ran again: nobody could say it was written, so the budget does."""
+    budget = RequestBudget(venue(orders=1))
+    first = await budget.acquire(order=True, endpoint="POST /order")
+    waiting = asyncio.create_task(budget.acquire(order=True, endpoint="POST /order"))
+    await asyncio.sleep(0.01)
+    first.release()  # the waiting one is admitted: its future has its result, its task has not resumed
+    waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
+    started = time.perf_counter()
+    await sent(budget, order=True, endpoint="POST /order")
+    assert time.perf_counter() - started < 0.05

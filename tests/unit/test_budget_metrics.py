@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -18,6 +19,11 @@ def venue(exchange_id: str, orders: int, requests: int, seconds: float) -> Venue
                       request_limits=(RateLimit(requests, seconds, A),))
 
 
+async def sent(budget: RequestBudget, **request: object) -> None:
+    """Admitted and written at once."""
+    (await budget.acquire(**request)).written(time.time())  # type: ignore[arg-type]
+
+
 def waits(exchange_id: str, budget: str) -> tuple[float, float]:
     labels = {"exchange": exchange_id, "budget": budget}
     return (sample("arbitrage_rate_budget_wait_seconds_count", labels),
@@ -27,13 +33,13 @@ def waits(exchange_id: str, budget: str) -> tuple[float, float]:
 async def test_waits_are_observed_per_budget_and_usage_is_the_fullest_window() -> None:
     budget = RequestBudget(venue("metrics-test", orders=1, requests=4, seconds=0.2))
     assert budget.usage() == {"orders": (0.0, 0), "requests": (0.0, 0)}
-    await asyncio.gather(*(budget.acquire(order=False, endpoint="GET /x") for _ in range(2)))
+    await asyncio.gather(*(sent(budget, order=False, endpoint="GET /x") for _ in range(2)))
     # the orders' share of the request window (1 per 0.2 s) is kept free for orders: reads get 3 of the 4
     assert budget.usage()["requests"] == (pytest.approx(2 / 3), 0)
     assert waits("metrics-test", "requests")[0] == 2
 
-    first = asyncio.create_task(budget.acquire(order=True, endpoint="POST /order"))
-    second = asyncio.create_task(budget.acquire(order=True, endpoint="POST /order"))
+    first = asyncio.create_task(sent(budget, order=True, endpoint="POST /order"))
+    second = asyncio.create_task(sent(budget, order=True, endpoint="POST /order"))
     await asyncio.sleep(0.05)
     assert budget.usage()["orders"] == (1.0, 1), "one order in the window, the next one waiting"
     await asyncio.gather(first, second)

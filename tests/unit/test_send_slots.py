@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from arbitrage.domain.send_slots import WINDOW_MARGIN_SECONDS, SlotRequest, assign_slots
 
 BINGX_5_PER_S = {"bingx": [(5, 1.0)], "bybit": [(10, 1.0)]}
@@ -22,8 +24,8 @@ def test_a_full_exchange_starts_earlier_never_later() -> None:
     requests = [SlotRequest(i, ("bingx", "bybit"), 100.0) for i in range(1, 13)]
     slots = assign_slots(requests, BINGX_5_PER_S)
     assert max(slots.values()) == 100.0, "nobody later than the trigger"
-    assert sorted(slots.values()) == sorted([100.0] * 5 + [100.0 - 1 - WINDOW_MARGIN_SECONDS] * 5
-                                            + [100.0 - 2 * (1 + WINDOW_MARGIN_SECONDS)] * 2)
+    assert sorted(slots.values()) == pytest.approx(sorted([100.0] * 5 + [100.0 - 1 - WINDOW_MARGIN_SECONDS] * 5
+                                                          + [100.0 - 2 * (1 + WINDOW_MARGIN_SECONDS)] * 2))
     assert slots[1] == 100.0 and slots[12] < slots[6] < slots[5], "in subscription order"
     assert most_in_any_window(list(slots.values()), 1 + WINDOW_MARGIN_SECONDS) <= 5
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -9,6 +11,8 @@ from arbitrage.db.models import Order, Subscription
 from arbitrage.domain import Leg, OrderPurpose
 from arbitrage.domain.reconcile import open_exposure
 from arbitrage.domain.status import Status
+from arbitrage.exchanges.connector import ClockOffset
+from arbitrage.services.pipeline import WARM_UP_MAX_SECONDS, WARM_UP_MIN_SECONDS, warm_up_lead
 from arbitrage.services.pipeline_config import PipelineConfig
 from arbitrage.services.send_plan import SendPlan
 
@@ -107,3 +111,19 @@ def order(leg: Leg, purpose: OrderPurpose, filled: str) -> Order:
 def test_open_exposure_counts_fills_by_purpose(orders, primary, hedge):
     assert open_exposure(orders, Leg.PRIMARY) == Decimal(primary)
     assert open_exposure(orders, Leg.HEDGE) == Decimal(hedge)
+
+
+def test_warm_ups_go_a_few_round_trips_before_the_trigger_and_never_into_the_previous_slot() -> None:
+    """On loopback a quarter second; on a 100 ms link four round trips; after a slow handshake one and a half
+    times what the last new connection took; never more than a second, so that the next send slot's warm-ups
+    (slots of a full exchange are about a second apart) do not take the connections this slot's orders need;
+    unknown round trips take the longest lead."""
+    def connector(round_trip_ms: float | None, new_connection_seconds: float | None = None) -> Any:
+        offset = None if round_trip_ms is None else ClockOffset(0.0, round_trip_ms / 2)
+        return SimpleNamespace(clock_offset=offset, new_connection_seconds=new_connection_seconds)
+
+    assert warm_up_lead([connector(0.4), connector(1.0)]) == WARM_UP_MIN_SECONDS
+    assert warm_up_lead([connector(0.4), connector(100.0)]) == pytest.approx(0.4)
+    assert warm_up_lead([connector(0.4), connector(1.0, new_connection_seconds=0.3)]) == pytest.approx(0.45)
+    assert warm_up_lead([connector(400.0), connector(1.0)]) == WARM_UP_MAX_SECONDS
+    assert warm_up_lead([connector(None), connector(1.0)]) == WARM_UP_MAX_SECONDS

@@ -36,8 +36,10 @@ def create_app(state: SimulatorState) -> web.Application:
 async def handle_exchange_request(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE_KEY]
     exchange_id = request.match_info["exchange"]
-    connection_delay_ms = await _new_connection_delay(state, request, exchange_id)
+    new_connection = state.first_on_connection(request.transport)
+    connection_delay_ms = await _new_connection_delay(state, exchange_id) if new_connection else 0
     received_ns = time.time_ns()
+    arrived_ms = state.limiter.clock()  # the rate limits count the request from here, not from its processing
     started = time.perf_counter()
     # Real venues receive requests independently of processing them. One event loop serves all four here, so
     # before processing this request, requests already waiting on other connections are let in and stamped (two
@@ -48,16 +50,18 @@ async def handle_exchange_request(request: web.Request) -> web.StreamResponse:
     path = "/" + request.match_info["tail"]
     sim_request = await SimRequest.from_aiohttp(request, exchange_id, path, received_ns)
     record = state.requests.start(received_ns, exchange_id, request.method, path, sim_request.params)
+    if new_connection:
+        record.extra["new_connection"] = True
     if connection_delay_ms:
         record.extra["new_connection_delay_ms"] = connection_delay_ms
     try:
-        return await _dispatch(state, request, sim_request, record)
+        return await _dispatch(state, request, sim_request, record, arrived_ms)
     finally:
         record.duration_ms = round((time.perf_counter() - started) * 1000, 3)
 
 
 async def _dispatch(
-    state: SimulatorState, request: web.Request, sim_request: SimRequest, record: RequestRecord
+    state: SimulatorState, request: web.Request, sim_request: SimRequest, record: RequestRecord, arrived_ms: float
 ) -> web.StreamResponse:
     engine = state.engine
     engine.process_due()  # lazy funding catch-up: state is right even if the background task is late
@@ -71,7 +75,7 @@ async def _dispatch(
 
     refusal, usages = state.limiter.admit(
         venue.id, venue.config.rate_limits, sim_request.method, sim_request.path, sim_request.params,
-        dialect.api_key(sim_request), request.remote or "unknown",
+        dialect.api_key(sim_request), request.remote or "unknown", at_ms=arrived_ms,
     )
     if refusal is not None:  # refused at the door: not processed, and no fault is used up
         record.error_kind, record.error_message = refusal.rule.kind.value, refusal.message
@@ -143,10 +147,8 @@ def _fault_response(
     return None
 
 
-async def _new_connection_delay(state: SimulatorState, request: web.Request, exchange_id: str) -> int:
+async def _new_connection_delay(state: SimulatorState, exchange_id: str) -> int:
     """Hold the first request of a new TCP connection as long as the venue's TLS handshake would take."""
-    if not state.first_on_connection(request.transport):
-        return 0
     venue = state.engine.venues.get(exchange_id)
     delay_ms = venue.config.new_connection_delay_ms if venue is not None else 0
     if delay_ms:

@@ -224,12 +224,16 @@ class RateLimiter:
 
     def admit(
         self, exchange_id: str, config: RateLimitConfig, method: str, path: str, params: Mapping[str, Any],
-        api_key: str | None, ip: str,
+        api_key: str | None, ip: str, at_ms: float | None = None,
     ) -> tuple[Refusal | None, list[Usage]]:
-        """Count the request against every matching rule, or refuse it (counting nothing) if one is spent."""
+        """Count the request against every matching rule, or refuse it (counting nothing) if one is spent.
+        `at_ms`: when it arrived (on this limiter's clock), if not now. One event loop serves every venue, so a
+        request may be processed well after it arrived; counting it then would squeeze the arrivals of a busy
+        moment closer together than they came. Requests counted out of arrival order are all kept until the
+        oldest of them leaves the window, which only errs towards refusing."""
         if not config.enabled:
             return None, []
-        now = self.clock()
+        now = self.clock() if at_ms is None else at_ms
         planned: list[tuple[Rule, Window, int]] = []
         for rule in config.rules:
             key = self._key(rule, api_key, ip)

@@ -231,6 +231,24 @@ def test_rolling_window_counts_accepted_requests_only_and_keys_are_separate() ->
     assert order("a") and order("a") and not order("a")
 
 
+def test_requests_count_from_their_arrival_not_their_processing() -> None:
+    """Two orders 1.1 s apart, the first processed 400 ms late (the simulator's loop was busy): a limit of one per
+    second takes both, as the exchange would. Counted at processing they would look 700 ms apart."""
+    now = [0.0]
+    limiter = RateLimiter(clock=lambda: now[0])
+    config = rate_limit_config("bingx", {"rules": {"orders": {"limit": 1, "window_ms": 1000}}})
+
+    def order(arrived_ms: float) -> bool:
+        return limiter.admit("bingx", config, "POST", "/openApi/swap/v2/trade/order", {}, "a", "10.0.0.1",
+                             at_ms=arrived_ms)[0] is None
+
+    now[0] = 400.0
+    assert order(0.0)
+    now[0] = 1100.0
+    assert order(1100.0)
+    assert not order(1150.0)
+
+
 def test_per_endpoint_and_account_or_ip_keys() -> None:
     limiter = RateLimiter(clock=lambda: 0.0)
     rule = Rule("endpoint", 1, 2000, Scope.ACCOUNT_OR_IP, ErrorKind.RATE_LIMITED, per_endpoint=True)

@@ -26,13 +26,18 @@ async def retry_safe(
     delays: tuple[float, ...] = DEFAULT_DELAYS_SECONDS,
 ) -> T:
     """Run `call` (which raises classified `ExchangeError`s) again while the error is retryable, the attempts
-    last and the next try would start before the deadline; otherwise re-raise the last error."""
+    last and the next try would start before the deadline; otherwise re-raise the last error.
+
+    The deadline counts from the first failure: a first attempt that waited its turn in the request budget (a
+    preparation queue of hundreds of requests at one instant) has used none of the retries' time."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + deadline_seconds
+    deadline: float | None = None
     for attempt in range(1, attempts + 1):
         try:
             return await call()
         except ExchangeError as error:
+            if deadline is None:
+                deadline = loop.time() + deadline_seconds
             delay = delays[min(attempt - 1, len(delays) - 1)]
             if not error.retryable or attempt == attempts or loop.time() + delay > deadline:
                 raise

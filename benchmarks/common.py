@@ -9,10 +9,13 @@ so the simulator's `received_ns` and the daemon's trigger instants are directly 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import json
 import math
 import sys
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -192,3 +195,60 @@ class ChildProcess:
         except OSError:
             return ""
         return "\n  daemon log tail:\n  " + "\n  ".join(tail) if tail else ""
+
+
+@dataclass
+class LoopLag:
+    lags_ms: list[float]
+    gc_pauses_ms: list[float]  # full (generation 2) collections, which stop the loop
+
+
+@contextlib.asynccontextmanager
+async def loop_lag(every: float = 0.01) -> AsyncIterator[LoopLag]:
+    """While the block runs, how late (ms) this process's event loop wakes from a sleep of `every` seconds, and
+    how long its full garbage collections took."""
+    found = LoopLag([], [])
+    lags = found.lags_ms
+    started: list[float] = []
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started:
+            found.gc_pauses_ms.append((time.perf_counter() - started[0]) * 1000)
+
+    async def probe() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            asked = loop.time() + every
+            await asyncio.sleep(every)
+            lags.append((loop.time() - asked) * 1000)
+
+    task = asyncio.create_task(probe())
+    gc.callbacks.append(on_gc)
+    try:
+        yield found
+    finally:
+        gc.callbacks.remove(on_gc)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@contextlib.contextmanager
+def without_full_collections() -> Iterator[None]:
+    """The simulator stands in for the exchanges' gateways, which count arrivals however busy they are. This
+    process's full garbage collections (the simulator's request log keeps every request of a run) stop its loop
+    for up to ~170 ms (measured at N = 500), and the requests that arrive meanwhile are stamped together, closer
+    than they came: the exchange would then refuse what the daemon spaced correctly. Automatic collection is off
+    while the instant is measured; one full collection runs after. The daemon, a process of its own, keeps its own
+    collector as `arbitrage run` does."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()

@@ -23,7 +23,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from decimal import Decimal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +34,7 @@ from arbitrage.db import repository as repo
 from arbitrage.db.migrate import upgrade_to_head
 from arbitrage.db.session import Database
 from arbitrage.domain import Side
+from arbitrage.domain.status import Status
 from arbitrage.domain.venues import VENUES
 from arbitrage.exchanges.urls import override_api_urls
 from arbitrage.services.pipeline_config import PipelineConfig
@@ -42,7 +43,15 @@ from arbitrage.simulator.scenario import DEFAULT_SCENARIO
 from arbitrage.simulator.server import SimulatorServer
 
 from benchmarks.delay_proxy import DelayProxy
-from benchmarks.common import CLIENT_ID_PARAMS, ORDER_PATHS, ChildProcess, exchange_settings, summary_ms
+from benchmarks.common import (
+    CLIENT_ID_PARAMS,
+    ORDER_PATHS,
+    ChildProcess,
+    exchange_settings,
+    loop_lag,
+    summary_ms,
+    without_full_collections,
+)
 
 EXCHANGES = ("binanceusdm", "bybit", "bingx", "mexc")
 PAIRS = list(itertools.permutations(EXCHANGES, 2))
@@ -104,8 +113,12 @@ async def run(count: int, latency_ms: int) -> dict[str, Any]:
                 # bound earlier (BingX, 250 orders at 5 / s: 49 s), and preparation starts that much before them.
                 ahead = prepare_seconds + LEAD_SECONDS + planned_spread_seconds(count) + 3
                 ids = await _subscribe(sim, database, count, ahead)
-                await _wait(database, ids, timeout=ahead + 90)
+                with without_full_collections():
+                    async with loop_lag() as lags:  # the simulator serves on this loop: how late it woke
+                        await _wait(database, ids, timeout=ahead + 90)
                 daemon = await _daemon_figures(sim, database, ids, config)
+                daemon["simulator_loop_lag_ms"] = summary_ms(lags.lags_ms)
+                daemon["simulator_gc_pauses_ms"] = summary_ms(lags.gc_pauses_ms)
             finally:
                 await child.stop()
                 await database.dispose()
@@ -146,12 +159,15 @@ async def _subscribe(sim: SimulatorServer, database: Database, count: int, ahead
 async def _wait(database: Database, ids: list[int], timeout: float) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    # One aggregate query a second: this process also serves the simulator, whose loop must stay free to take
+    # the requests as they arrive (loading 500 rows at every poll held it for a few hundred ms).
     while loop.time() < deadline:
         async with database.unit_of_work() as session:
-            rows = [await repo.require_subscription(session, i) for i in ids]
-        if all(row.status.value in ("COMPLETED", "ERROR", "SKIPPED", "NEEDS_ATTENTION") for row in rows):
+            counts = await repo.count_by_status(session)
+        ended = sum(counts.get(Status(name), 0) for name in ("COMPLETED", "ERROR", "SKIPPED", "NEEDS_ATTENTION"))
+        if ended >= len(ids):
             return
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(1)
     raise RuntimeError(f"subscriptions still running after {timeout:.0f} s")
 
 
@@ -164,15 +180,40 @@ def refusals(sim: SimulatorServer) -> dict[str, int]:
     return counts
 
 
+def refusal_context(sim: SimulatorServer) -> list[dict[str, Any]]:
+    """Per refused request: the simulator's reason, and how long before it (ms) each request its endpoint accepted
+    in the 2.5 s before had arrived: where the daemon's spacing went wrong, or where arrivals were squeezed."""
+    found = []
+    for record in sim.requests.query(outcome="rate_limited"):
+        before = [(record.received_ns - other.received_ns) / 1e6
+                  for other in sim.requests.query(exchange=record.exchange, path=record.path, method=record.method)
+                  if other.outcome != "rate_limited" and 0 <= record.received_ns - other.received_ns < 2.5e9]
+        found.append({"request": f"{record.exchange} {record.method} {record.path}", "reason": record.error_message,
+                      "accepted_before_ms": sorted(round(ms, 1) for ms in before)})
+    return found
+
+
 def _arrivals(sim: SimulatorServer, prefix: str = "") -> tuple[dict[str, int], int]:
     """client id → first arrival (ns), and the requests refused for their rate."""
     arrivals: dict[str, int] = {}
-    for exchange, path in ORDER_PATHS.items():
-        for record in sim.requests.query(exchange=exchange, path=path, method="POST"):
-            client_id = str(record.params.get(CLIENT_ID_PARAMS[exchange]) or "")
-            if client_id.startswith(prefix) and client_id not in arrivals:
-                arrivals[client_id] = record.received_ns
+    for record in _order_records(sim, prefix):
+        client_id = str(record.params.get(CLIENT_ID_PARAMS[record.exchange]) or "")
+        if client_id not in arrivals:
+            arrivals[client_id] = record.received_ns
     return arrivals, len(sim.requests.query(outcome="rate_limited"))
+
+
+def _count_by_exchange(records: Iterable[Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for record in records:
+        counts[record.exchange] = counts.get(record.exchange, 0) + 1
+    return counts
+
+
+def _order_records(sim: SimulatorServer, prefix: str) -> list:
+    return [record for exchange, path in ORDER_PATHS.items()
+            for record in sim.requests.query(exchange=exchange, path=path, method="POST")
+            if str(record.params.get(CLIENT_ID_PARAMS[exchange]) or "").startswith(prefix)]
 
 
 async def _daemon_figures(sim: SimulatorServer, database: Database, ids: list[int], config: PipelineConfig) -> dict:
@@ -207,7 +248,10 @@ async def _daemon_figures(sim: SimulatorServer, database: Database, ids: list[in
     return {"statuses": statuses, "leg_gap_ms": summary_ms(gaps), "widest_gaps": sorted(worst, reverse=True)[:5], "trigger_lateness_ms": summary_ms(lateness),
             "first_to_last_open_ms": round(span, 1), "lower_bound_ms": bound,
             "ratio_to_bound": round(span / bound, 2) if bound else None,
-            "rate_limit_refusals": refused, "refused": refusals(sim), "opens_after_deadline": late,
+            "rate_limit_refusals": refused, "refused": refusals(sim), "refusal_context": refusal_context(sim),
+            "opens_after_deadline": late,
+            "orders_on_new_connections": _count_by_exchange(r for r in _order_records(sim, "arb-")
+                                                            if r.extra.get("new_connection")),
             "errors": sorted({row.error_message for row in await _rows(database, ids) if row.error_message})[:5]}
 
 

@@ -22,8 +22,10 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-# A leg waits at most this long for the other legs to be signed (one is held up by something unplanned).
-MAX_WAIT_SECONDS = 0.025
+# A leg waits at most this long for the other legs to be signed. Legs admitted together sign in the order the
+# event loop runs them: at a slot of 20 legs, a leg's partner may sign some 20-30 ms after it (signing costs
+# 1-2 ms a leg), and a shorter bound would send the first leg alone.
+MAX_WAIT_SECONDS = 0.05
 # A leg waits at most this long for the other legs' order budgets to admit them.
 MAX_ADMISSION_WAIT_SECONDS = 0.5
 

@@ -51,12 +51,12 @@ PIPELINE_STEP_DURATION = Histogram(
 )
 LEG_GAP = Histogram(
     "arbitrage_leg_gap_seconds",
-    "Between the two open orders of a subscription as they were signed (after the request budget).",
+    "Between the two open orders of a subscription as they were written to their connections (after the budget).",
     buckets=_WIRE_BUCKETS, registry=REGISTRY,
 )
 TRIGGER_LATENESS = Histogram(
     "arbitrage_trigger_lateness_seconds",
-    "From the planned trigger to the first open order's signing (negative values land in the first bucket).",
+    "From the planned trigger to the first open order's write (negative values land in the first bucket).",
     buckets=_WIRE_BUCKETS, registry=REGISTRY,
 )
 

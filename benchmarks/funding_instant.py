@@ -23,7 +23,8 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from decimal import Decimal
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,7 +35,7 @@ from arbitrage.db import repository as repo
 from arbitrage.db.migrate import upgrade_to_head
 from arbitrage.db.session import Database
 from arbitrage.domain import Side
-from arbitrage.domain.status import Status
+from arbitrage.domain.status import IN_PROGRESS
 from arbitrage.domain.venues import VENUES
 from arbitrage.exchanges.urls import override_api_urls
 from arbitrage.services.pipeline_config import PipelineConfig
@@ -164,7 +165,7 @@ async def _wait(database: Database, ids: list[int], timeout: float) -> None:
     while loop.time() < deadline:
         async with database.unit_of_work() as session:
             counts = await repo.count_by_status(session)
-        ended = sum(counts.get(Status(name), 0) for name in ("COMPLETED", "ERROR", "SKIPPED", "NEEDS_ATTENTION"))
+        ended = sum(count for status, count in counts.items() if status not in IN_PROGRESS)
         if ended >= len(ids):
             return
         await asyncio.sleep(1)
@@ -201,13 +202,6 @@ def _arrivals(sim: SimulatorServer, prefix: str = "") -> tuple[dict[str, int], i
         if client_id not in arrivals:
             arrivals[client_id] = record.received_ns
     return arrivals, len(sim.requests.query(outcome="rate_limited"))
-
-
-def _count_by_exchange(records: Iterable[Any]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for record in records:
-        counts[record.exchange] = counts.get(record.exchange, 0) + 1
-    return counts
 
 
 def _order_records(sim: SimulatorServer, prefix: str) -> list:
@@ -250,8 +244,8 @@ async def _daemon_figures(sim: SimulatorServer, database: Database, ids: list[in
             "ratio_to_bound": round(span / bound, 2) if bound else None,
             "rate_limit_refusals": refused, "refused": refusals(sim), "refusal_context": refusal_context(sim),
             "opens_after_deadline": late,
-            "orders_on_new_connections": _count_by_exchange(r for r in _order_records(sim, "arb-")
-                                                            if r.extra.get("new_connection")),
+            "orders_on_new_connections": dict(Counter(r.exchange for r in _order_records(sim, "arb-")
+                                                      if r.extra.get("new_connection"))),
             "errors": sorted({row.error_message for row in await _rows(database, ids) if row.error_message})[:5]}
 
 

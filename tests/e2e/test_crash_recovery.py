@@ -164,17 +164,19 @@ async def test_crash_while_closing_reconciles_the_closes_and_resends_the_lost_on
 async def test_lookups_failing_at_recovery_need_attention_and_send_nothing(
     sim, harness_factory, tmp_path, short_lookups
 ):
+    # The primary's lookup is the one that fails: its row is PENDING at every crash point, while the hedge's reply
+    # may already have been stored before the crash, and then the hedge needs no lookup at all.
     subscription_id, restarted = await crash_while_opening(
         sim, harness_factory, f"sqlite:///{tmp_path / 'db.sqlite'}", hedge_fault="latency")
-    sim.faults.add(action="http_5xx", exchange=HEDGE, method="GET", path=LOOKUP_PATHS[HEDGE], times=None)
+    sim.faults.add(action="http_5xx", exchange=PRIMARY, method="GET", path=LOOKUP_PATHS[PRIMARY], times=None)
     sent_before = len(sim.requests.query(method="POST", path="*order*"))
     await restarted.start()
     assert await restarted.wait_until_finished([subscription_id]) == {subscription_id: Status.NEEDS_ATTENTION}
 
     story = await restarted.story(subscription_id)
-    hedge_open = next(o for o in story.orders if o.leg is Leg.HEDGE)
-    assert f"could not look up order {hedge_open.client_order_id} on {HEDGE}" in story.subscription.error_message
-    assert hedge_open.status is OrderStatus.UNKNOWN
+    primary_open = next(o for o in story.orders if o.leg is Leg.PRIMARY)
+    assert f"could not look up order {primary_open.client_order_id} on {PRIMARY}" in story.subscription.error_message
+    assert primary_open.status is OrderStatus.UNKNOWN
     assert len(story.orders) == 2, "no order is sent on half a picture"
     assert len(sim.requests.query(method="POST", path="*order*")) == sent_before
     assert not flat(sim, PRIMARY) and not flat(sim, HEDGE), "the pair stays hedged for a human to close"

@@ -28,6 +28,7 @@ from arbitrage.exchanges.connector import (
     PositionMode,
 )
 from arbitrage.exchanges.errors import classify
+from arbitrage.exchanges.order_connections import warming_order_connections
 from arbitrage.exchanges.retry import retry_safe
 from arbitrage.exchanges.budget import Priority, RequestBudget, priority
 from arbitrage.exchanges.ccxt_account import CcxtAccountReads
@@ -373,8 +374,9 @@ class CcxtConnector(CcxtOrders, CcxtMarketData, CcxtAccountReads):
         return round(self.clock_offset.offset_ms, 1) if self.clock_offset is not None else None
 
     async def warm_up(self) -> None:
-        """One cheap public request: it leaves an open (TLS) connection in the pool for the next order."""
-        await self._once("warm_up", self._fetch_server_time)
+        """One cheap public request: it leaves an open (TLS) connection in the orders' pool for the next order."""
+        with warming_order_connections():
+            await self._once("warm_up", self._fetch_server_time)
 
     async def _fetch_server_time(self) -> int:
         return int(await self.client.fetch_time())

@@ -15,6 +15,8 @@
   write of a signed request) holds a signed order until they are signed too (`send_gate.py`), so that the legs
   are written back to back.
 - `nonce` (every signed request's timestamp) is on the exchange's clock: ours plus the measured offset.
+- `session` and `tcp_connector` are kept once per connection pool: orders and their warm-ups have a pool of their
+  own (`order_connections.py`), which `close` closes too.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import aiohttp
 
 from arbitrage.exchanges.budget import Admission
 from arbitrage.exchanges.errors import rule_for
+from arbitrage.exchanges.order_connections import close_order_connections, pooled
 from arbitrage.exchanges.send_gate import order_admitted, order_signed
 from arbitrage.exchanges.signing import WindowStyle, current_order_window, signing_an_order, windowed_sign
 from arbitrage.ops.metrics import observed_request
@@ -105,7 +108,13 @@ def client_class(base: type[Any], style: WindowStyle, exchange_id: str) -> type[
         if self.session is not None and _WRITE_TRACE not in self.session.trace_configs:
             self.session.trace_configs.append(_WRITE_TRACE)
 
+    async def close(self: Any, clean_instance_data: bool = False) -> None:
+        self.closed_by_user = True  # as ccxt's close does first: no request reopens a pool meanwhile
+        await close_order_connections(self)
+        await base.close(self, clean_instance_data)
+
     members = {"sign": windowed_sign(base, style, exchange_id), "fetch2": fetch2, "fetch": fetch, "open": open,
+               "close": close, "session": pooled("session"), "tcp_connector": pooled("tcp_connector"),
                "nonce": nonce, "arbitrage_budget": None, "arbitrage_weights": {},
                "arbitrage_new_connection_seconds": None}
     return type(base.__name__, (base,), members)

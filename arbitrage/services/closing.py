@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import timedelta
 from decimal import Decimal
 
 from arbitrage.db.models import Order, Subscription
@@ -18,6 +19,7 @@ from arbitrage.services.leg_specs import LegSpec, leg_specs
 from arbitrage.services.order_execution import LegState, OrderIntent, send_orders
 from arbitrage.services.position_reads import check_flat, confirmed_flat
 from arbitrage.services.step_context import StepContext
+from arbitrage.services.warm_up import warm_up_before, warm_up_lead
 
 log = get_logger(__name__)
 
@@ -33,7 +35,12 @@ async def close_legs(ctx: StepContext, subscription: Subscription) -> StepResult
     specs = leg_specs(subscription)
     to_close = [(spec, held) for spec in specs if (held := open_exposure(orders, spec.leg)) > 0]
     if ctx.plan is not None and len(to_close) == 2:  # both legs in one slot of both exchanges' order limits
-        await sleep_until(ctx.plan.close_time((specs[0].exchange, specs[1].exchange), utcnow()))
+        connectors = [ctx.connector(spec.exchange) for spec in specs]
+        # Not before its warm-ups can be answered: the orders' pool may have been idle since the opens.
+        earliest = utcnow() + timedelta(seconds=warm_up_lead(connectors))
+        close_at = ctx.plan.close_time((specs[0].exchange, specs[1].exchange), earliest)
+        await warm_up_before(close_at, connectors, ctx.stop)
+        await sleep_until(close_at)
     closed, error = await reduce_legs(ctx, subscription, OrderPurpose.CLOSE, to_close)
     if not closed and await confirmed_flat(ctx, subscription, [spec for spec, _ in to_close]):
         log.warning("close_confirmed_by_position", error=error)

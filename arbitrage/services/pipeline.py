@@ -13,7 +13,6 @@ shutdown it stops only at a wait (never in the middle of an exchange call), leav
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from arbitrage.db import raw_rows
@@ -22,7 +21,7 @@ from arbitrage.db.models import Order, Subscription
 from arbitrage.db.session import Database
 from arbitrage.domain import OrderPurpose
 from arbitrage.domain.status import ORDER_IN_DOUBT, OrderStatus, Status
-from arbitrage.exchanges.connector import ConnectorRegistry, ExchangeConnector
+from arbitrage.exchanges.connector import ConnectorRegistry
 from arbitrage.logging import bind_subscription, get_logger
 from arbitrage.ops.metrics import timed_step
 from arbitrage.services.clock import sleep_until, utcnow
@@ -37,21 +36,12 @@ from arbitrage.services.row_loss import CHANGED_EVENT, exposure_of, is_row_loss,
 from arbitrage.services.send_plan import SendPlan
 from arbitrage.services.settlement import completion, confirm_funding
 from arbitrage.services.step_context import StepContext
+from arbitrage.services.warm_up import warm_up_before
 
 log = get_logger(__name__)
 
 # The row is read once this long before the trigger: a subscription changed by the CLI or SQL sends nothing.
 PRE_TRIGGER_CHECK_SECONDS = 0.2
-# The connections to both exchanges are used shortly before the trigger, early enough for a warm-up on a new
-# connection to be answered: WARM_UP_ROUND_TRIPS of the slower exchange's measured round trip, or one and a half
-# times what its last new connection took to answer, within these bounds. Not earlier: an exchange at its order
-# limit has a send slot about every second, and the next slot's warm-ups must not hold the connections this
-# slot's orders are about to take (an order that finds none opens its own and pays the handshake). Well inside
-# aiohttp's 15 s keep-alive either way.
-WARM_UP_ROUND_TRIPS = 4
-WARM_UP_NEW_CONNECTIONS = 1.5
-WARM_UP_MIN_SECONDS = 0.25
-WARM_UP_MAX_SECONDS = 1.0
 STOPPED_BEFORE_TRIGGER = "not sent: the daemon stopped before the trigger"
 
 
@@ -70,7 +60,6 @@ class Pipeline:
         self.journal = self.ctx.journal
         self.config = config
         self.stop = self.ctx.stop
-        self._warm_ups: set[asyncio.Task[None]] = set()
         # Per running subscription: the row as loaded and its orders as last read, for closing what it holds
         # should the row change under the pipeline (services/row_loss.py).
         self._held: dict[int, tuple[Subscription, list[Order]]] = {}
@@ -183,11 +172,7 @@ class Pipeline:
     async def _wait_for_trigger(self, subscription: Subscription, pending: PendingOpen, trigger: datetime) -> bool:
         """Sleep until the trigger; just before it, make sure the row is still ours (the CLI or SQL may have
         changed it). False, with nothing sent, when the daemon stops, the row changed or the deadline passed."""
-        warm_up_at = trigger - timedelta(seconds=warm_up_lead([v.connector for v in self.ctx.venues(subscription)]))
-        if await sleep_until(warm_up_at, self.stop):
-            warm_up = asyncio.create_task(self._warm_up(subscription))  # never awaited by the send path
-            self._warm_ups.add(warm_up)
-            warm_up.add_done_callback(self._warm_ups.discard)
+        await warm_up_before(trigger, [venue.connector for venue in self.ctx.venues(subscription)], self.stop)
         if not await sleep_until(trigger - timedelta(seconds=PRE_TRIGGER_CHECK_SECONDS), self.stop):
             return await self._unsent(subscription, pending, "the daemon stopped before the trigger", Status.SCHEDULED)
         try:
@@ -206,12 +191,6 @@ class Pipeline:
             return await self._unsent(subscription, pending, "entry deadline passed before the orders could go out",
                                       Status.SKIPPED)
         return True
-
-    async def _warm_up(self, subscription: Subscription) -> None:
-        """A cheap request to both exchanges shortly before the trigger, so that the orders find an open connection
-        (a new TLS connection costs two or three round trips)."""
-        await asyncio.gather(*(venue.connector.warm_up() for venue in self.ctx.venues(subscription)),
-                             return_exceptions=True)
 
     async def _unsent(self, subscription: Subscription, pending: PendingOpen, reason: str, to: Status) -> bool:
         await release_unsent(self.ctx, pending, reason)
@@ -283,14 +262,3 @@ def _first_line(error: BaseException) -> str:
     text = (str(error).strip().splitlines() or [""])[0][:300]
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
-
-def warm_up_lead(connectors: Iterable[ExchangeConnector]) -> float:
-    """How long before the trigger the warm-ups go (see WARM_UP_ROUND_TRIPS)."""
-    needs = []
-    for connector in connectors:
-        if connector.clock_offset is None:
-            return WARM_UP_MAX_SECONDS
-        needs.append(WARM_UP_ROUND_TRIPS * 2 * connector.clock_offset.uncertainty_ms / 1000)
-        if connector.new_connection_seconds is not None:
-            needs.append(WARM_UP_NEW_CONNECTIONS * connector.new_connection_seconds)
-    return min(max([WARM_UP_MIN_SECONDS, *needs]), WARM_UP_MAX_SECONDS)

@@ -41,6 +41,7 @@ class SimulatorServer:
         *,
         clock: Clock | None = None,
         funding_clock: bool = True,
+        keepalive_seconds: float = 75.0,
     ) -> None:
         self.scenario = load_scenario(scenario)
         self.engine = Engine(clock)
@@ -51,6 +52,8 @@ class SimulatorServer:
         self._port: int | None = None
         self._runner: web.AppRunner | None = None
         self._funding_clock = funding_clock
+        # An exchange's gateway closes a connection idle this long (aiohttp's default; real gateways vary).
+        self._keepalive_seconds = keepalive_seconds
 
     @property
     def faults(self) -> FaultRegistry:
@@ -107,7 +110,8 @@ class SimulatorServer:
 
     async def start(self) -> None:
         app = create_app(self.state)
-        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None)
+        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None,
+                                     keepalive_timeout=self._keepalive_seconds)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self._requested_port)
         await site.start()

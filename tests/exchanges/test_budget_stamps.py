@@ -33,6 +33,7 @@ async def test_an_order_counts_from_its_write_not_its_answer(sim: SimulatorServe
     """The exchange takes 300 ms to answer: the order is still counted from when it arrived."""
     sim.faults.add(action="latency", exchange=exchange_id, method="POST", path=ORDER_PATHS[exchange_id],
                    latency_ms=300)
+    await connector.warm_up()  # an order on a new connection is counted from its answer (the next test)
     await connector.create_market_order(S, "buy", Decimal("0.01"), "stamp-1")
     [record] = sim.requests.query(exchange=exchange_id, method="POST", path=ORDER_PATHS[exchange_id])
     [stamp] = stamps_ms(connector.budget._orders)

@@ -12,7 +12,7 @@ from arbitrage.domain import Leg, OrderPurpose
 from arbitrage.domain.reconcile import open_exposure
 from arbitrage.domain.status import Status
 from arbitrage.exchanges.connector import ClockOffset
-from arbitrage.services.pipeline import WARM_UP_MAX_SECONDS, WARM_UP_MIN_SECONDS, warm_up_lead
+from arbitrage.services.warm_up import WARM_UP_MAX_SECONDS, WARM_UP_MIN_SECONDS, warm_up_lead
 from arbitrage.services.pipeline_config import PipelineConfig
 from arbitrage.services.send_plan import SendPlan
 

@@ -1,0 +1,51 @@
+"""Warm-ups: one cheap request to each exchange of a send shortly before it, so that its orders find an open
+connection in the orders' own pool (`exchanges/order_connections.py`); a new TLS connection costs two or three
+round trips, and on one leg only it is the whole leg gap."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from arbitrage.exchanges.connector import ExchangeConnector
+from arbitrage.services.clock import sleep_until
+
+# The warm-ups go early enough for one on a new connection to be answered: WARM_UP_ROUND_TRIPS of the slower
+# exchange's measured round trip, or one and a half times what its last new connection took to answer, within
+# these bounds. Not earlier: an exchange at its order limit has a send slot about every second, and the next
+# slot's warm-ups must not hold the connections this slot's orders are about to take (an order that finds none
+# opens its own and pays the handshake). Well inside aiohttp's 15 s keep-alive either way.
+WARM_UP_ROUND_TRIPS = 4
+WARM_UP_NEW_CONNECTIONS = 1.5
+WARM_UP_MIN_SECONDS = 0.25
+WARM_UP_MAX_SECONDS = 1.0
+
+_RUNNING: set[asyncio.Task[None]] = set()  # never awaited by a send path; kept here so none is collected early
+
+
+def warm_up_lead(connectors: Iterable[ExchangeConnector]) -> float:
+    """How long before a send its warm-ups go (see WARM_UP_ROUND_TRIPS)."""
+    needs = []
+    for connector in connectors:
+        if connector.clock_offset is None:
+            return WARM_UP_MAX_SECONDS
+        needs.append(WARM_UP_ROUND_TRIPS * 2 * connector.clock_offset.uncertainty_ms / 1000)
+        if connector.new_connection_seconds is not None:
+            needs.append(WARM_UP_NEW_CONNECTIONS * connector.new_connection_seconds)
+    return min(max([WARM_UP_MIN_SECONDS, *needs]), WARM_UP_MAX_SECONDS)
+
+
+async def warm_up_before(at: datetime, connectors: Sequence[ExchangeConnector], stop: asyncio.Event) -> bool:
+    """Sleep until the warm-up lead before `at`, then warm up every connector in the background. False when
+    `stop` was set meanwhile (nothing is sent)."""
+    if not await sleep_until(at - timedelta(seconds=warm_up_lead(connectors)), stop):
+        return False
+    task = asyncio.create_task(_warm_up(connectors))
+    _RUNNING.add(task)
+    task.add_done_callback(_RUNNING.discard)
+    return True
+
+
+async def _warm_up(connectors: Sequence[ExchangeConnector]) -> None:
+    await asyncio.gather(*(connector.warm_up() for connector in connectors), return_exceptions=True)

@@ -117,7 +117,7 @@ async def run(count: int, latency_ms: int) -> dict[str, Any]:
                 with without_full_collections():
                     async with loop_lag() as lags:  # the simulator serves on this loop: how late it woke
                         await _wait(database, ids, timeout=ahead + 90)
-                daemon = await _daemon_figures(sim, database, ids, config)
+                daemon = await _daemon_figures(sim, database, ids, config, latency_ms)
                 daemon["simulator_loop_lag_ms"] = summary_ms(lags.lags_ms)
                 daemon["simulator_gc_pauses_ms"] = summary_ms(lags.gc_pauses_ms)
             finally:
@@ -194,6 +194,27 @@ def refusal_context(sim: SimulatorServer) -> list[dict[str, Any]]:
     return found
 
 
+def _opened_for(sim: SimulatorServer, latency_ms: int) -> list:
+    """The opens that came on a connection opened for them, not by a warm-up: the first request on a connection
+    accepted less than a round trip (and 50 ms for the loop) before it arrived."""
+    return [record for record in _order_records(sim, "arb-") if record.extra.get("new_connection")
+            and record.extra.get("connection_age_ms", 0) < 2 * latency_ms + 50]
+
+
+def new_connection_context(opens: list, sim: SimulatorServer) -> list[dict[str, Any]]:
+    """Per open on a connection opened for it: what its exchange received from 1.5 s before it to 0.3 s after
+    (ms relative to it, the endpoint, * for a request that opened a connection): which warm-up was missing."""
+    found = []
+    for record in opens:
+        around = [f"{(other.received_ns - record.received_ns) / 1e6:+.0f} {other.method} {other.path}"
+                  f"{' *' if other.extra.get('new_connection') else ''}"
+                  for other in sim.requests.query(exchange=record.exchange)
+                  if -1.5e9 <= other.received_ns - record.received_ns <= 0.3e9 and other is not record]
+        found.append({"order": f"{record.exchange} {record.params.get(CLIENT_ID_PARAMS[record.exchange])}",
+                      "around": around})
+    return found
+
+
 def _arrivals(sim: SimulatorServer, prefix: str = "") -> tuple[dict[str, int], int]:
     """client id → first arrival (ns), and the requests refused for their rate."""
     arrivals: dict[str, int] = {}
@@ -210,7 +231,8 @@ def _order_records(sim: SimulatorServer, prefix: str) -> list:
             if str(record.params.get(CLIENT_ID_PARAMS[exchange]) or "").startswith(prefix)]
 
 
-async def _daemon_figures(sim: SimulatorServer, database: Database, ids: list[int], config: PipelineConfig) -> dict:
+async def _daemon_figures(sim: SimulatorServer, database: Database, ids: list[int], config: PipelineConfig,
+                          latency_ms: int) -> dict:
     arrivals, refused = _arrivals(sim, "arb-")
     gaps, lateness, firsts, lasts, late, per_exchange, statuses = [], [], [], [], 0, {}, {}
     worst: list[tuple[float, str, float]] = []  # (gap ms, pair, first leg after its trigger ms)
@@ -244,8 +266,8 @@ async def _daemon_figures(sim: SimulatorServer, database: Database, ids: list[in
             "ratio_to_bound": round(span / bound, 2) if bound else None,
             "rate_limit_refusals": refused, "refused": refusals(sim), "refusal_context": refusal_context(sim),
             "opens_after_deadline": late,
-            "orders_on_new_connections": dict(Counter(r.exchange for r in _order_records(sim, "arb-")
-                                                      if r.extra.get("new_connection"))),
+            "orders_on_new_connections": dict(Counter(r.exchange for r in _opened_for(sim, latency_ms))),
+            "new_connection_context": new_connection_context(_opened_for(sim, latency_ms), sim),
             "errors": sorted({row.error_message for row in await _rows(database, ids) if row.error_message})[:5]}
 
 

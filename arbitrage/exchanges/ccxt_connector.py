@@ -10,6 +10,7 @@ import asyncio
 import copy
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
@@ -28,7 +29,7 @@ from arbitrage.exchanges.connector import (
     PositionMode,
 )
 from arbitrage.exchanges.errors import classify
-from arbitrage.exchanges.order_connections import warming_order_connections
+from arbitrage.exchanges.order_connections import hold_order_connection, proxied, warming_order_connections
 from arbitrage.exchanges.retry import retry_safe
 from arbitrage.exchanges.budget import Priority, RequestBudget, priority
 from arbitrage.exchanges.ccxt_account import CcxtAccountReads
@@ -99,6 +100,7 @@ class CcxtConnector(CcxtOrders, CcxtMarketData, CcxtAccountReads):
         self.clock_offset: ClockOffset | None = None
         self._clock_lock = asyncio.Lock()
         self._measured_monotonic: float | None = None  # when the last measurement started
+        self._server_origin: str | None = None  # where the server-time requests (and the orders) go
         self.client: Any = client_class(self.ccxt_class, self.window_style, self.exchange_id)(config)
         self.budget = RequestBudget(VENUES[self.exchange_id], settings.rate_limit_scale)
         self.client.arbitrage_budget = self.budget
@@ -365,6 +367,7 @@ class CcxtConnector(CcxtOrders, CcxtMarketData, CcxtAccountReads):
     async def _clock_sample(self, operation: str) -> ClockOffset:
         with request_timing() as timing:
             server_ms = await self._read(operation, self._fetch_server_time)
+        self._server_origin = timing.origin or self._server_origin
         received = time.time()
         sent = timing.written_at if timing.written_at is not None else received
         return ClockOffset(float(server_ms) - (sent + received) * 500, (received - sent) * 500,
@@ -373,8 +376,15 @@ class CcxtConnector(CcxtOrders, CcxtMarketData, CcxtAccountReads):
     def _offset_for_log(self) -> float | None:
         return round(self.clock_offset.offset_ms, 1) if self.clock_offset is not None else None
 
-    async def warm_up(self) -> None:
-        """One cheap public request: it leaves an open (TLS) connection in the orders' pool for the next order."""
+    async def warm_up(self, until: datetime) -> None:
+        """Hold one connection of the orders' pool until `until`, then leave it idle for an order (each order of a
+        send has its warm-up). The server-time endpoint is on the orders' host on all four exchanges, so its
+        origin, known from the clock measurement, is where to connect. Before that, or through a proxy, one cheap
+        request instead, which leaves its connection in the orders' pool."""
+        origin = self._server_origin
+        if origin is not None and not proxied(self.client, origin):
+            await hold_order_connection(self.client, origin, until)
+            return
         with warming_order_connections():
             await self._once("warm_up", self._fetch_server_time)
 

@@ -46,6 +46,7 @@ _CLIENT: ContextVar[Any] = ContextVar("arbitrage_request_client", default=None)
 @dataclass
 class RequestTiming:
     written_at: float | None = None  # epoch seconds when the (last) request was handed to its connection
+    origin: str | None = None  # scheme, host and port the (last) request went to
 
 
 _TIMING: ContextVar[RequestTiming | None] = ContextVar("arbitrage_request_timing", default=None)
@@ -53,8 +54,8 @@ _TIMING: ContextVar[RequestTiming | None] = ContextVar("arbitrage_request_timing
 
 @contextmanager
 def request_timing() -> Iterator[RequestTiming]:
-    """When the requests made inside this block (in this task) were written, after any wait for the budget: a
-    clock sample's round trip must not include that wait."""
+    """When the requests made inside this block (in this task) were written, after any wait for the budget (a
+    clock sample's round trip must not include that wait), and where they went."""
     timing = RequestTiming()
     token = _TIMING.set(timing)
     try:
@@ -138,6 +139,9 @@ async def _on_connection_created(session: Any, context: Any, params: Any) -> Non
 
 async def _on_request_start(session: Any, context: Any, params: Any) -> None:
     context.started = time.monotonic()
+    timing = _TIMING.get()
+    if timing is not None:
+        timing.origin = str(params.url.origin())
 
 
 async def _on_request_end(session: Any, context: Any, params: Any) -> None:

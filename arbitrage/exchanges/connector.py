@@ -321,8 +321,8 @@ class ExchangeConnector(Protocol):
         """The latest moment (our clock) an order signed at or before `signed_by` (and sent with
         `execute_before`, as opens are) could still execute."""
 
-    async def warm_up(self) -> None:
-        """A cheap request that leaves an open connection for the orders that follow."""
+    async def warm_up(self, until: datetime) -> None:
+        """Make sure of one open connection for one of the orders that go at `until` (held till then)."""
 
     async def measure_clock_offset(self) -> ClockOffset:
         """The exchange's clock minus ours, from its server-time endpoint (the best of a few round trips; half the

@@ -1,11 +1,11 @@
 """Orders have connections of their own: a second HTTP session per ccxt client, used only by order requests and
-by the warm-ups before a trigger.
+by the warm-ups before a send.
 
 A warm-up leaves an open connection in the pool for the order that follows it. In one shared pool, any request
 in flight when the order goes (a previous slot's fill read, a funding poll, a lookup) may hold that connection,
 and the order then opens a new one and pays the handshake: on a real link 2 to 3 round trips, which is the whole
-leg gap. In a pool only orders and warm-ups use, a slot's warm-ups open one connection per leg and the slot's
-orders find them idle.
+leg gap. In a pool only orders and warm-ups use, each warm-up holds one connection (`hold_order_connection`)
+until just before the send, so that the send finds one idle connection per order.
 
 ccxt reads `self.session` (and creates it, with `self.tcp_connector`, when missing) synchronously as a request
 starts, so the client class makes both attributes depend on the task's context: an order request, or a request
@@ -14,12 +14,17 @@ made inside `warming_order_connections()`, sees the order pool's session; every 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 
-from arbitrage.exchanges.signing import current_order_window
+import aiohttp
+from yarl import URL
+
+from arbitrage.exchanges.signing import signing_an_order
 
 _WARMING: ContextVar[bool] = ContextVar("arbitrage_warming_order_connections", default=False)
 
@@ -35,7 +40,7 @@ def warming_order_connections() -> Iterator[None]:
 
 
 def on_order_connections() -> bool:
-    return _WARMING.get() or current_order_window() is not None
+    return _WARMING.get() or signing_an_order()
 
 
 def pooled(name: str) -> property:
@@ -60,3 +65,29 @@ async def close_order_connections(client: Any) -> None:
         await session.close()
     if connector is not None:
         await connector.close()
+
+
+async def hold_order_connection(client: Any, origin: str, until: datetime) -> None:
+    """Take one connection of the orders' pool to `origin` (an idle one, else a new one, TLS handshake included)
+    and hold it until `until`. The warm-ups of one send each hold one at the same time, so the send finds as many
+    idle connections as it has orders; a request per warm-up could instead reuse a connection another warm-up had
+    just freed (one delayed by its budget does). No request is sent: nothing counts against the exchange's limits."""
+    with warming_order_connections():
+        client.open(True)
+        session = client.session
+    request = aiohttp.ClientRequest("GET", URL(origin), loop=asyncio.get_running_loop())
+    connection = await session.connector.connect(request, [], aiohttp.ClientTimeout(total=client.timeout / 1000))
+    try:
+        await asyncio.sleep(max(0.0, (until - datetime.now(UTC)).total_seconds()))
+    finally:
+        connection.release()
+
+
+def proxied(client: Any, url: str) -> bool:
+    """Whether ccxt sends this client's requests through a proxy (whose connections `hold_order_connection`
+    does not know how to open)."""
+    try:
+        return bool(client.check_proxy_url_settings(url, "GET", None, None) or client.aiohttp_proxy
+                    or any(client.check_proxy_settings(url, "GET", None, None)))
+    except Exception:  # conflicting proxy settings: ccxt's own request will say so
+        return True

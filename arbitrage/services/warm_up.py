@@ -1,6 +1,7 @@
-"""Warm-ups: one cheap request to each exchange of a send shortly before it, so that its orders find an open
-connection in the orders' own pool (`exchanges/order_connections.py`); a new TLS connection costs two or three
-round trips, and on one leg only it is the whole leg gap."""
+"""Warm-ups: shortly before a send, each of its orders' exchanges opens (or takes) one connection per order in the
+orders' own pool and holds it until just before the send (`exchanges/order_connections.py`), so that every order
+finds an idle one; a new TLS connection costs two or three round trips, and on one leg only it is the whole leg
+gap."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ WARM_UP_ROUND_TRIPS = 4
 WARM_UP_NEW_CONNECTIONS = 1.5
 WARM_UP_MIN_SECONDS = 0.25
 WARM_UP_MAX_SECONDS = 1.0
+# Each warm-up holds its connection until this long before the send. Timers fire in deadline order, so a busy
+# loop still releases them before the send's own wake-up.
+RELEASE_BEFORE_SECONDS = 0.02
 
 _RUNNING: set[asyncio.Task[None]] = set()  # never awaited by a send path; kept here so none is collected early
 
@@ -41,11 +45,11 @@ async def warm_up_before(at: datetime, connectors: Sequence[ExchangeConnector], 
     `stop` was set meanwhile (nothing is sent)."""
     if not await sleep_until(at - timedelta(seconds=warm_up_lead(connectors)), stop):
         return False
-    task = asyncio.create_task(_warm_up(connectors))
+    task = asyncio.create_task(_warm_up(connectors, at - timedelta(seconds=RELEASE_BEFORE_SECONDS)))
     _RUNNING.add(task)
     task.add_done_callback(_RUNNING.discard)
     return True
 
 
-async def _warm_up(connectors: Sequence[ExchangeConnector]) -> None:
-    await asyncio.gather(*(connector.warm_up() for connector in connectors), return_exceptions=True)
+async def _warm_up(connectors: Sequence[ExchangeConnector], until: datetime) -> None:
+    await asyncio.gather(*(connector.warm_up(until) for connector in connectors), return_exceptions=True)

@@ -37,7 +37,8 @@ async def handle_exchange_request(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE_KEY]
     exchange_id = request.match_info["exchange"]
     new_connection = state.first_on_connection(request.transport)
-    connection_delay_ms = await _new_connection_delay(state, exchange_id) if new_connection else 0
+    connection_age_ms = state.connection_age_ms(request.protocol) if new_connection else 0.0
+    connection_delay_ms = await _new_connection_delay(state, exchange_id, connection_age_ms) if new_connection else 0
     received_ns = time.time_ns()
     arrived_ms = state.limiter.clock()  # the rate limits count the request from here, not from its processing
     started = time.perf_counter()
@@ -52,6 +53,7 @@ async def handle_exchange_request(request: web.Request) -> web.StreamResponse:
     record = state.requests.start(received_ns, exchange_id, request.method, path, sim_request.params)
     if new_connection:
         record.extra["new_connection"] = True
+        record.extra["connection_age_ms"] = round(connection_age_ms, 1)
     if connection_delay_ms:
         record.extra["new_connection_delay_ms"] = connection_delay_ms
     try:
@@ -147,10 +149,12 @@ def _fault_response(
     return None
 
 
-async def _new_connection_delay(state: SimulatorState, exchange_id: str) -> int:
-    """Hold the first request of a new TCP connection as long as the venue's TLS handshake would take."""
+async def _new_connection_delay(state: SimulatorState, exchange_id: str, connection_age_ms: float) -> int:
+    """Hold the first request of a new TCP connection until the venue's TLS handshake, begun when the connection
+    was accepted, would be done (a connection opened well before its first request has paid it already)."""
     venue = state.engine.venues.get(exchange_id)
-    delay_ms = venue.config.new_connection_delay_ms if venue is not None else 0
+    handshake_ms = venue.config.new_connection_delay_ms if venue is not None else 0
+    delay_ms = max(0, round(handshake_ms - connection_age_ms))
     if delay_ms:
         await asyncio.sleep(delay_ms / 1000)
     return delay_ms

@@ -110,8 +110,8 @@ class SimulatorServer:
 
     async def start(self) -> None:
         app = create_app(self.state)
-        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None,
-                                     keepalive_timeout=self._keepalive_seconds)
+        self._runner = _AcceptStampingRunner(self.state, app, handler_cancellation=True, shutdown_timeout=1.0,
+                                             access_log=None, keepalive_timeout=self._keepalive_seconds)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self._requested_port)
         await site.start()
@@ -163,3 +163,30 @@ async def run_forever(scenario: Path | None, host: str, port: int, write_env: Pa
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)
+
+
+class _AcceptStampingRunner(web.AppRunner):
+    """Notes when each connection is accepted: a new connection's handshake is timed from then, as a real one
+    runs from the client's connect, whether or not a request follows at once."""
+
+    def __init__(self, state: SimulatorState, app: web.Application, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self._state = state
+
+    async def _make_server(self) -> Any:
+        return _AcceptStamps(await super()._make_server(), self._state)
+
+
+class _AcceptStamps:
+    """aiohttp's protocol factory, with each new connection's protocol stamped with its accept time."""
+
+    def __init__(self, server: Any, state: SimulatorState) -> None:
+        self._server, self._state = server, state
+
+    def __call__(self) -> Any:
+        protocol = self._server()
+        self._state.connection_accepted(protocol)
+        return protocol
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._server, name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import weakref
 from asyncio import BaseTransport
 from dataclasses import dataclass, field
@@ -14,6 +15,9 @@ from arbitrage.simulator.rate_limits import RateLimiter
 from arbitrage.simulator.requestlog import RequestLog
 
 
+_ACCEPTED_KEPT = 10_000
+
+
 @dataclass
 class SimulatorState:
     engine: Engine
@@ -21,6 +25,19 @@ class SimulatorState:
     requests: RequestLog = field(default_factory=RequestLog)
     limiter: RateLimiter = field(default_factory=RateLimiter)
     connections: weakref.WeakSet[BaseTransport] = field(default_factory=weakref.WeakSet)  # seen (not new)
+    # Per connection (its protocol object) until its first request: when it was accepted (monotonic).
+    accepted: dict[object, float] = field(default_factory=dict)
+
+    def connection_accepted(self, protocol: object) -> None:
+        if len(self.accepted) >= _ACCEPTED_KEPT:  # connections that never sent a request
+            cutoff = time.monotonic() - 60
+            self.accepted = {p: at for p, at in self.accepted.items() if at >= cutoff}
+        self.accepted[protocol] = time.monotonic()
+
+    def connection_age_ms(self, protocol: object) -> float:
+        """How long ago the connection of this, its first request, was accepted (0 when unknown)."""
+        accepted = self.accepted.pop(protocol, None)
+        return (time.monotonic() - accepted) * 1000 if accepted is not None else 0.0
 
     def first_on_connection(self, transport: BaseTransport | None) -> bool:
         """True for the first request seen on this TCP connection (keep-alive reuses the transport)."""

@@ -52,7 +52,7 @@ class VenueConfig:
     slippage_bps: Decimal = ZERO  # market fills at mark × (1 ± bps/10 000), rounded to tick
     options: dict[str, Any] = field(default_factory=dict)  # dialect knobs (e.g. recv windows)
     rate_limits: RateLimitConfig = field(default_factory=RateLimitConfig)
-    new_connection_delay_ms: int = 0  # the first request on a new TCP connection waits this long (TLS handshake)
+    new_connection_delay_ms: int = 0  # a new TCP connection's first request waits until it is this old (TLS handshake)
     # This exchange's clock minus the engine's (ms): it checks request timestamps, stamps its answers and settles
     # funding on its own clock, as a real exchange whose clock differs from the client host's.
     clock_offset_ms: int = 0

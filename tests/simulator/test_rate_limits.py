@@ -302,4 +302,24 @@ async def test_new_connection_delay_applies_to_the_first_request_of_each_connect
     assert first >= 0.15 and again >= 0.15
     assert second < 0.1 and third < 0.1  # the same kept-alive connection
     delays = [record.extra.get("new_connection_delay_ms") for record in sim.requests.query(exchange="bybit")]
-    assert delays == [150, None, None, 150]
+    assert [delay is not None and 140 <= delay <= 150 for delay in delays] == [True, False, False, True]
+
+
+@pytest.mark.usefixtures("scenario_with_handshake")
+async def test_a_connection_opened_before_its_first_request_has_paid_the_handshake(sim: SimulatorServer) -> None:
+    """The handshake runs from the connection's accept: a request sent 100 ms after connecting waits the other
+    50 ms, one sent 200 ms after waits nothing, and each records how old its connection was."""
+    host, port = sim.base_url("bybit").split("//")[1].split("/")[0].split(":")
+
+    async def first_request_after(seconds: float) -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        await asyncio.sleep(seconds)
+        writer.write(f"GET /bybit/v5/market/time HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        await reader.read()
+        writer.close()
+
+    await first_request_after(0.1)
+    await first_request_after(0.2)
+    early, late = sim.requests.query(exchange="bybit")
+    assert 40 <= early.extra["new_connection_delay_ms"] <= 50 and 95 <= early.extra["connection_age_ms"] <= 130
+    assert "new_connection_delay_ms" not in late.extra and late.extra["connection_age_ms"] >= 195

@@ -19,6 +19,7 @@ import copy
 import itertools
 import json
 import math
+import re
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -196,9 +197,11 @@ def refusal_context(sim: SimulatorServer) -> list[dict[str, Any]]:
 
 def _opened_for(sim: SimulatorServer, latency_ms: int) -> list:
     """The opens that came on a connection opened for them, not by a warm-up: the first request on a connection
-    accepted less than a round trip (and 50 ms for the loop) before it arrived."""
+    accepted less than a round trip (and 50 ms for the loop) before it arrived. (A client id ends in leg, purpose
+    and attempt: `-PO1` is the primary's first open.)"""
     return [record for record in _order_records(sim, "arb-") if record.extra.get("new_connection")
-            and record.extra.get("connection_age_ms", 0) < 2 * latency_ms + 50]
+            and record.extra.get("connection_age_ms", 0) < 2 * latency_ms + 50
+            and re.search(r"-[PH]O\d+$", str(record.params.get(CLIENT_ID_PARAMS[record.exchange])))]
 
 
 def new_connection_context(opens: list, sim: SimulatorServer) -> list[dict[str, Any]]:

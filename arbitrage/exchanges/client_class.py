@@ -33,7 +33,12 @@ import aiohttp
 
 from arbitrage.exchanges.budget import Admission
 from arbitrage.exchanges.errors import rule_for
-from arbitrage.exchanges.order_connections import close_order_connections, pooled
+from arbitrage.exchanges.order_connections import (
+    close_order_connections,
+    on_order_connections,
+    pooled,
+    unlimited_connections,
+)
 from arbitrage.exchanges.send_gate import order_admitted, order_signed
 from arbitrage.exchanges.signing import WindowStyle, current_order_window, signing_an_order, windowed_sign
 from arbitrage.ops.metrics import observed_request
@@ -105,7 +110,10 @@ def client_class(base: type[Any], style: WindowStyle, exchange_id: str) -> type[
         return await base.fetch(self, url, method, headers, body)
 
     def open(self: Any, lazy: bool = False) -> None:
+        created = self.tcp_connector is None
         base.open(self, lazy)
+        if created and self.tcp_connector is not None and on_order_connections():
+            unlimited_connections(self.tcp_connector)
         if self.session is not None and _WRITE_TRACE not in self.session.trace_configs:
             self.session.trace_configs.append(_WRITE_TRACE)
 

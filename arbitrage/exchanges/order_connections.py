@@ -75,12 +75,25 @@ async def hold_order_connection(client: Any, origin: str, until: datetime) -> No
     with warming_order_connections():
         client.open(True)
         session = client.session
-    request = aiohttp.ClientRequest("GET", URL(origin), loop=asyncio.get_running_loop())
-    connection = await session.connector.connect(request, [], aiohttp.ClientTimeout(total=client.timeout / 1000))
+    loop = asyncio.get_running_loop()
+    left = (until - datetime.now(UTC)).total_seconds()
+    request = aiohttp.ClientRequest("GET", URL(origin), loop=loop)
+    # A connection not open by the send is no use to it: the order opens its own meanwhile. Giving up then keeps
+    # holds from piling up on an exchange that stalls its handshakes.
+    timeout = aiohttp.ClientTimeout(total=client.timeout / 1000, connect=max(left, 0.001))
+    connection = await session.connector.connect(request, [], timeout)
     try:
         await asyncio.sleep(max(0.0, (until - datetime.now(UTC)).total_seconds()))
     finally:
         connection.release()
+
+
+def unlimited_connections(connector: aiohttp.BaseConnector) -> None:
+    """ccxt creates its connector with aiohttp's default limit of 100 connections. In the orders' pool a send's
+    warm-ups hold one each while the slot before may still have its orders in flight, and an order over the limit
+    would wait for a connection, signed, its receive window running: the orders' pool has no limit. (aiohttp
+    has no setter; the attribute is read on every connect.)"""
+    connector._limit = 0
 
 
 def proxied(client: Any, url: str) -> bool:

@@ -28,10 +28,15 @@ class SimulatorState:
     # Per connection (its protocol object) until its first request: when it was accepted (monotonic).
     accepted: dict[object, float] = field(default_factory=dict)
 
+    prune_accepted_at: int = _ACCEPTED_KEPT
+
     def connection_accepted(self, protocol: object) -> None:
-        if len(self.accepted) >= _ACCEPTED_KEPT:  # connections that never sent a request
+        # aiohttp's protocol objects take no weak references: entries of connections that never sent a request
+        # (or only to the admin API) are dropped after a minute, checked when the table has doubled.
+        if len(self.accepted) >= self.prune_accepted_at:
             cutoff = time.monotonic() - 60
             self.accepted = {p: at for p, at in self.accepted.items() if at >= cutoff}
+            self.prune_accepted_at = max(_ACCEPTED_KEPT, 2 * len(self.accepted))
         self.accepted[protocol] = time.monotonic()
 
     def connection_age_ms(self, protocol: object) -> float:

@@ -88,3 +88,16 @@ async def test_close_closes_both_pools(ready: CcxtConnector) -> None:
     await ready.close()
     assert general.closed and orders.closed
     assert ready.client._arbitrage_session is None and ready.client._arbitrage_order_session is None
+
+
+async def test_an_order_never_waits_for_a_connection_behind_the_holds(
+    sim: SimulatorServer, ready: CcxtConnector, exchange_id: str
+) -> None:
+    """More holds than aiohttp's default limit of 100 connections: an urgent order (an unwind) meanwhile still
+    gets a connection at once instead of waiting for the holds to end."""
+    until = utcnow() + timedelta(seconds=1.5)
+    holds = [asyncio.create_task(ready.warm_up(until)) for _ in range(101)]
+    await asyncio.sleep(0.3)
+    await ready.create_market_order(S, "buy", Decimal("0.01"), "urgent-1")
+    assert utcnow() < until - timedelta(seconds=0.5), "the order did not wait for the holds"
+    await asyncio.gather(*holds)

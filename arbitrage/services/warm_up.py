@@ -40,15 +40,14 @@ def warm_up_lead(connectors: Iterable[ExchangeConnector]) -> float:
     return min(max([WARM_UP_MIN_SECONDS, *needs]), WARM_UP_MAX_SECONDS)
 
 
-async def warm_up_before(at: datetime, connectors: Sequence[ExchangeConnector], stop: asyncio.Event) -> bool:
-    """Sleep until the warm-up lead before `at`, then warm up every connector in the background. False when
-    `stop` was set meanwhile (nothing is sent)."""
+async def warm_up_before(at: datetime, connectors: Sequence[ExchangeConnector], stop: asyncio.Event) -> None:
+    """Sleep until the warm-up lead before `at`, then warm up every connector in the background; no warm-up when
+    `stop` was set meanwhile (the caller's own wait sees it)."""
     if not await sleep_until(at - timedelta(seconds=warm_up_lead(connectors)), stop):
-        return False
+        return
     task = asyncio.create_task(_warm_up(connectors, at - timedelta(seconds=RELEASE_BEFORE_SECONDS)))
     _RUNNING.add(task)
     task.add_done_callback(_RUNNING.discard)
-    return True
 
 
 async def _warm_up(connectors: Sequence[ExchangeConnector], until: datetime) -> None:
